@@ -1,0 +1,136 @@
+/* cli.c: helpers shared by the commands (see cli.h). */
+#include "bench/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sim/log.h"
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "dfbench: error: %s%s%s\n", cmd ? cmd : "",
+          cmd ? ": " : "", msg);
+  fprintf(stderr, "try 'dfbench %s%s--help'\n", cmd ? cmd : "",
+          cmd ? " " : "");
+  return 2;
+}
+
+int cli_fail(int code)
+{
+  log_error("%s", df_errmsg());
+  return df_exit_status(code);
+}
+
+int cli_load_config(df_config *cfg, const char *path, char *const *sets,
+                    int n_sets)
+{
+  cfg_defaults(cfg);
+  if (path) {
+    int rc = cfg_load_file(cfg, path);
+    if (rc)
+      return rc;
+  }
+  for (int i = 0; i < n_sets; i++) {
+    int rc = cfg_set(cfg, sets[i]);
+    if (rc)
+      return rc;
+  }
+  return cfg_validate(cfg);
+}
+
+int out_open(out_file *o, const char *path, int force)
+{
+  memset(o, 0, sizeof *o);
+  if (strlen(path) + 16 >= sizeof o->path)
+    return df_fail(DF_EINPUT, "%s: path too long", path);
+  if (!force && access(path, F_OK) == 0)
+    return df_fail(DF_EINPUT,
+                   "%s exists; refusing to overwrite it (pass --force to "
+                   "replace it)",
+                   path);
+  strcpy(o->path, path);
+  snprintf(o->tmp, sizeof o->tmp, "%s.tmpXXXXXX", path);
+  int fd = mkstemp(o->tmp);
+  if (fd < 0)
+    return df_fail(DF_EIO, "%s: cannot create: %s", path, strerror(errno));
+  /* mkstemp makes the file 0600; results get the usual 0666 & ~umask. */
+  mode_t mask = umask(0);
+  umask(mask);
+  fchmod(fd, 0666 & ~mask);
+  o->f = fdopen(fd, "w");
+  if (!o->f) {
+    close(fd);
+    unlink(o->tmp);
+    return df_fail(DF_EIO, "%s: cannot open: %s", path, strerror(errno));
+  }
+  return 0;
+}
+
+int out_commit(out_file *o)
+{
+  int bad = ferror(o->f);
+  bad |= fclose(o->f) != 0;
+  o->f = NULL;
+  if (bad) {
+    int e = errno;
+    unlink(o->tmp);
+    return df_fail(DF_EIO, "%s: write failed: %s", o->path, strerror(e));
+  }
+  if (rename(o->tmp, o->path)) {
+    int e = errno;
+    unlink(o->tmp);
+    return df_fail(DF_EIO, "%s: cannot rename into place: %s", o->path,
+                   strerror(e));
+  }
+  return 0;
+}
+
+void out_abort(out_file *o)
+{
+  if (o->f)
+    fclose(o->f);
+  o->f = NULL;
+  if (o->tmp[0])
+    unlink(o->tmp);
+}
+
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i,
+                  const char *name, const char *short_name,
+                  const char **value)
+{
+  const char *a = argv[*i];
+  size_t n = strlen(name);
+  if (!strncmp(a, name, n) && a[n] == '=') {
+    *value = a + n + 1;
+    *i += 1;
+    return 1;
+  }
+  if (strcmp(a, name) && !(short_name && !strcmp(a, short_name)))
+    return 0;
+  if (*i + 1 >= argc) {
+    cli_usage_error(cmd, "%s needs a value", a);
+    return -1;
+  }
+  *value = argv[*i + 1];
+  *i += 2;
+  return 1;
+}
+
+int cli_opt_flag(char **argv, int *i, const char *name,
+                 const char *short_name)
+{
+  const char *a = argv[*i];
+  if (strcmp(a, name) && !(short_name && !strcmp(a, short_name)))
+    return 0;
+  *i += 1;
+  return 1;
+}

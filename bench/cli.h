@@ -1,0 +1,60 @@
+/* cli.h: what every dfbench command shares: option helpers, the config
+ * loader, usage errors, and result files written atomically.
+ *
+ * Each command is `int cmd_NAME(int argc, char **argv)` returning the
+ * process exit status (0, 1 runtime failure, 2 bad usage, config or
+ * data); argv[0] is the command's name. */
+#ifndef DFB_CLI_H
+#define DFB_CLI_H
+
+#include <stdio.h>
+
+#include "sim/config.h"
+
+/* Print "dfbench: error: CMD: MESSAGE" and "try 'dfbench CMD --help'";
+ * return 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Print df_errmsg() as an error and return the exit status of code. */
+int cli_fail(int code);
+
+/* Defaults, then the file (if any), then each --set in order, then the
+ * cross-key checks.  Returns 0 or a DF_E* code with the message set. */
+int cli_load_config(df_config *cfg, const char *path, char *const *sets,
+                    int n_sets);
+
+/* A result file that appears whole or not at all: written to a
+ * temporary name in the same directory and renamed on commit.  An
+ * existing file is refused unless force is set. */
+typedef struct out_file {
+  FILE *f;
+  char path[4096];
+  char tmp[4096];
+} out_file;
+
+int out_open(out_file *o, const char *path, int force);
+/* Flush, close and rename into place; on failure the temporary is
+ * removed.  Returns 0 or DF_EIO. */
+int out_commit(out_file *o);
+/* Close and remove the temporary (after an error). */
+void out_abort(out_file *o);
+
+/* Options: a tiny parser shared by the commands.  cli_opt_value
+ * matches "--name VALUE", "--name=VALUE" and, when short is given,
+ * "-s VALUE" at argv[*i]; it advances *i past what it used and stores
+ * the value.  Returns 1 on a match, 0 on none, -1 when the value is
+ * missing (a usage error has then been printed). */
+int cli_opt_value(const char *cmd, int argc, char **argv, int *i,
+                  const char *name, const char *short_name,
+                  const char **value);
+/* Matches the flag "--name" (or short) at argv[*i]; advances *i. */
+int cli_opt_flag(char **argv, int *i, const char *name,
+                 const char *short_name);
+
+/* The commands. */
+int cmd_generate(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+#endif

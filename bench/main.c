@@ -1,0 +1,85 @@
+/* main.c: the dfbench command line: global options and the table of
+ * commands.  Each command parses its own options (bench/cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <gsl/gsl_errno.h>
+
+#include "bench/cli.h"
+#include "sim/log.h"
+
+#ifndef DFB_VERSION
+#define DFB_VERSION "dev"
+#endif
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} command;
+
+static const command commands[] = {
+    {"config", cmd_config,
+     "print the effective configuration, every key documented"},
+};
+
+#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
+
+static void print_help(void)
+{
+  printf("dfbench %s: conversion-rate prediction under delayed feedback\n"
+         "\n"
+         "usage: dfbench [--quiet] COMMAND [OPTIONS]\n"
+         "       dfbench --help | --version | COMMAND --help\n"
+         "\n"
+         "commands:\n",
+         DFB_VERSION);
+  for (int i = 0; i < N_COMMANDS; i++)
+    printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+  printf("\n"
+         "global options:\n"
+         "  -q, --quiet    print errors only on stderr\n"
+         "  -h, --help     this text\n"
+         "  --version      the version\n"
+         "\n"
+         "Results go to files or stdout; diagnostics and progress to "
+         "stderr.\n"
+         "Exit status: 0 success, 1 runtime failure, 2 bad usage, config "
+         "or data.\n"
+         "Configuration keys: 'dfbench config' lists them all with their "
+         "defaults.\n");
+}
+
+int main(int argc, char **argv)
+{
+  /* Errors are checked at every GSL call; never let GSL abort. */
+  gsl_set_error_handler_off();
+  /* One BLAS thread per learner: results must not depend on the thread
+   * count, and methods use the cores side by side instead. */
+  openblas_set_num_threads(1);
+
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      print_help();
+      return 0;
+    }
+    if (!strcmp(a, "--version")) {
+      printf("dfbench %s\n", DFB_VERSION);
+      return 0;
+    }
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+      log_set_level(LOG_ERROR);
+    else
+      return cli_usage_error(NULL, "unknown option '%s'", a);
+  }
+  if (i == argc)
+    return cli_usage_error(NULL, "no command given");
+
+  for (int c = 0; c < N_COMMANDS; c++)
+    if (!strcmp(argv[i], commands[c].name))
+      return commands[c].run(argc - i, argv + i);
+  return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
+}
