@@ -1,0 +1,76 @@
+/* delay.h: parametric distributions of the click-to-conversion delay.
+ *
+ * A delay_dist is a mixture of up to DELAY_MAX_COMPONENTS components (a
+ * single family is a mixture of one), plain data with weights that sum
+ * to 1.  All times are in seconds.  Component parameters:
+ *
+ *   exponential  p1 = mean              F(t) = 1 - exp(-t / mean)
+ *   weibull      p1 = scale, p2 = shape F(t) = 1 - exp(-(t/scale)^shape)
+ *   lognormal    p1 = median, p2 = sigma
+ *                                       F(t) = Phi((log t - log median)
+ *                                                  / sigma)
+ *   gamma        p1 = scale, p2 = shape F(t) = P(shape, t / scale)
+ *
+ * Feature-dependent delays are an accelerated-failure-time model: a
+ * click with factor k > 0 has delay k * D, D ~ the mixture, so its CDF
+ * is F(t / k).  Attribution truncates: only delays <= limit are kept,
+ * and the generator samples from F(t / k) / F(limit / k) on [0, limit]. */
+#ifndef DFB_DELAY_H
+#define DFB_DELAY_H
+
+#include <stddef.h>
+
+#include <gsl/gsl_rng.h>
+
+#include "sim/config.h"
+
+#define DELAY_MAX_COMPONENTS 8
+
+typedef enum delay_family {
+  DELAY_EXPONENTIAL = 0,
+  DELAY_WEIBULL,
+  DELAY_LOGNORMAL,
+  DELAY_GAMMA,
+} delay_family;
+
+typedef struct delay_component {
+  delay_family family;
+  double weight; /* normalised: the weights of a dist sum to 1 */
+  double p1, p2; /* see the table above; p2 unused by exponential */
+} delay_component;
+
+typedef struct delay_dist {
+  int n;
+  delay_component c[DELAY_MAX_COMPONENTS];
+} delay_dist;
+
+/* The distribution the delay.* keys describe: delay.family with its
+ * parameters, or delay.components when the family is "mixture".
+ * Errors name the key, where it was set (cfg_origin) and the problem. */
+int delay_from_config(delay_dist *d, const df_config *cfg);
+
+/* Parse the mixture syntax, e.g.
+ *   0.3*exponential(mean=15m) + 0.7*weibull(scale=2d,shape=0.8)
+ * Terms are WEIGHT*FAMILY(PARAM=VALUE,...) joined by '+'; parameters are
+ * the keys of the families (mean, scale, shape, median, sigma), durations
+ * with units; weights are positive and normalised.  On error returns
+ * DF_EINPUT with a message saying which term is wrong and why. */
+int delay_parse_components(const char *text, delay_dist *d);
+
+/* P(D <= t) of the untruncated, unscaled mixture; 0 for t <= 0. */
+double delay_cdf(const delay_dist *d, double t);
+
+/* P(k D <= t | k D <= limit): the CDF of the attributed delay of a click
+ * with factor k; 1 for t >= limit. */
+double delay_cdf_truncated(const delay_dist *d, double k, double limit,
+                           double t);
+
+/* One draw of k D conditioned on k D <= limit, in seconds, exact (no
+ * approximation of the truncated law).  Uses only r. */
+double delay_sample_truncated(const delay_dist *d, double k, double limit,
+                              gsl_rng *r);
+
+/* A one-line human description, e.g. "0.3*exponential(mean=15m) + ...". */
+void delay_describe(const delay_dist *d, char *buf, size_t len);
+
+#endif
