@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "sim/config.h"
+#include "sim/outfile.h"
 
 /* Print "dfbench: error: CMD: MESSAGE" and "try 'dfbench CMD --help'";
  * return 2. */
@@ -23,22 +24,6 @@ int cli_fail(int code);
  * cross-key checks.  Returns 0 or a DF_E* code with the message set. */
 int cli_load_config(df_config *cfg, const char *path, char *const *sets,
                     int n_sets);
-
-/* A result file that appears whole or not at all: written to a
- * temporary name in the same directory and renamed on commit.  An
- * existing file is refused unless force is set. */
-typedef struct out_file {
-  FILE *f;
-  char path[4096];
-  char tmp[4096];
-} out_file;
-
-int out_open(out_file *o, const char *path, int force);
-/* Flush, close and rename into place; on failure the temporary is
- * removed.  Returns 0 or DF_EIO. */
-int out_commit(out_file *o);
-/* Close and remove the temporary (after an error). */
-void out_abort(out_file *o);
 
 /* Options: a tiny parser shared by the commands.  cli_opt_value
  * matches "--name VALUE", "--name=VALUE" and, when short is given,
