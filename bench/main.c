@@ -20,6 +20,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"generate", cmd_generate,
+     "draw a synthetic click log (Criteo layout) and its truth"},
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
 };

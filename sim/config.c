@@ -53,7 +53,7 @@ static const cfg_key keys[] = {
     {"generator", "missing", CFG_DOUBLE, "0.1", 0, 0.9, NULL,
      OFF(gen_missing), "probability",
      "Share of feature values left empty (missing)."},
-    {"generator", "cat_values", CFG_INT64, "20000", 2, 1e8, NULL,
+    {"generator", "cat_values", CFG_INT64, "20000", 2, 1e7, NULL,
      OFF(gen_cat_values), "values",
      "Distinct live values of each categorical feature at any moment."},
     {"generator", "zipf", CFG_DOUBLE, "1.1", 0.5, 3, NULL, OFF(gen_zipf), "",
@@ -97,6 +97,46 @@ static const cfg_key keys[] = {
     {"delay", "attribution", CFG_DURATION, "30d", 60, 1e10, NULL,
      OFF(delay_attribution), "duration",
      "Conversions later than this after the click are not attributed."},
+
+    /* stream */
+    {"stream", "pretrain", CFG_DURATION, "30d", 0, 1e10, NULL,
+     OFF(stream_pretrain), "duration",
+     "Pre-training period at the start of the log; the stream follows."},
+    {"stream", "interval", CFG_DURATION, "1h", 1, 1e10, NULL,
+     OFF(stream_interval), "duration",
+     "Retraining interval: train on one interval, test on the next."},
+    {"stream", "pretrain_labels", CFG_CHOICE, "known", 0, 0, "known|eventual",
+     OFF(stream_pretrain_labels), "",
+     "Pre-training labels: what is known at the end of pre-training (no "
+     "leakage), or the eventual labels as the ES-DFM reference code uses."},
+
+    /* run */
+    {"run", "methods", CFG_TEXT, "all", 0, 0, NULL, OFF(run_methods), "",
+     "Comma-separated methods to run, or all."},
+    {"run", "threads", CFG_INT, "2", 1, 64, NULL, OFF(run_threads),
+     "threads", "Methods trained side by side; results do not depend on "
+     "it."},
+
+    /* methods */
+    {"vanilla", "wait", CFG_DURATION, "1h", 0, 1e10, NULL,
+     OFF(vanilla_wait), "duration",
+     "Vanilla: how long a click waits before it is labelled."},
+    {"vanilla", "duplicate", CFG_BOOL, "true", 0, 0, NULL,
+     OFF(vanilla_duplicate), "",
+     "Vanilla: re-insert a positive duplicate when a conversion arrives "
+     "after the wait (the ES-DFM code's Vanilla)."},
+    {"esdfm", "elapsed", CFG_DURATION, "15m", 0, 1e10, NULL,
+     OFF(esdfm_elapsed), "duration",
+     "ES-DFM: elapsed time e before a click enters the stream."},
+    {"fsiw", "deadline", CFG_DURATION, "7d", 1, 1e10, NULL,
+     OFF(fsiw_deadline), "duration", "FSIW: counterfactual deadline."},
+    {"defer", "elapsed", CFG_DURATION, "15m", 0, 1e10, NULL,
+     OFF(defer_elapsed), "duration",
+     "DEFER: elapsed time before a click's first appearance."},
+    {"defer", "window", CFG_DURATION, "1d", 1, 1e10, NULL,
+     OFF(defer_window), "duration",
+     "DEFER: real-negative window after which each click appears again "
+     "with its label."},
 
     /* model */
     {"model", "type", CFG_CHOICE, "lr", 0, 0, "lr|mlp", OFF(model_type), "",
@@ -412,7 +452,8 @@ static char *trim(char *s)
 
 static const char *section_names(void)
 {
-  return "data, generator, delay, model";
+  return "data, generator, delay, stream, run, vanilla, esdfm, fsiw, "
+         "defer, model";
 }
 
 static int section_known(const char *s)

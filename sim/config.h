@@ -53,6 +53,23 @@ typedef struct df_config {
   double delay_feature_effect;
   double delay_attribution; /* seconds */
 
+  /* [stream] */
+  double stream_pretrain; /* seconds */
+  double stream_interval; /* seconds */
+  char stream_pretrain_labels[CFG_MAX_TEXT];
+
+  /* [run] */
+  char run_methods[CFG_MAX_TEXT];
+  int run_threads;
+
+  /* [vanilla], [esdfm], [fsiw], [defer] */
+  double vanilla_wait;
+  int vanilla_duplicate;
+  double esdfm_elapsed;
+  double fsiw_deadline;
+  double defer_elapsed;
+  double defer_window;
+
   /* [model] */
   char model_type[CFG_MAX_TEXT];
   char model_optimizer[CFG_MAX_TEXT];

@@ -1,0 +1,22 @@
+/* progress.h: progress of long work, on stderr.
+ *
+ * On a terminal a live bar redrawn at most ten times a second; otherwise
+ * (a log file, CI) a plain key=value line every tenth of the way, so
+ * shell tools can read it.  Silent under --quiet.  A progress handle is
+ * used from one thread; progress_update is cheap enough for inner loops
+ * (it looks at the clock only when the share has moved). */
+#ifndef DFB_PROGRESS_H
+#define DFB_PROGRESS_H
+
+typedef struct progress progress;
+
+/* Start reporting the work called label (e.g. "generate"). */
+progress *progress_create(const char *label);
+/* The share done, in [0, 1]. */
+void progress_update(progress *p, double done);
+/* Clear the bar and free the handle (NULL is fine). */
+void progress_finish(progress *p);
+/* A callback for APIs that report progress through void *ctx. */
+void progress_callback(void *ctx, double done);
+
+#endif

@@ -1,0 +1,325 @@
+/* test_gen.c: the synthetic world against what its config promises:
+ * conversion rate, calibration of the true probabilities, delays against
+ * their CDF, daily rhythm, missing values, drift, determinism. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <gsl/gsl_errno.h>
+
+#include "sim/delay.h"
+#include "sim/gen.h"
+#include "sim/log.h"
+
+static df_clicks *draw(const char *const *sets, int threads)
+{
+  df_config c;
+  cfg_defaults(&c);
+  assert_int_equal(cfg_set(&c, "generator.clicks=300000"), 0);
+  assert_int_equal(cfg_set(&c, "generator.days=40"), 0);
+  for (; sets && *sets; sets++)
+    assert_int_equal(cfg_set(&c, *sets), 0);
+  gen_world *w;
+  df_clicks *log;
+  assert_int_equal(gen_world_create(&c, &w), 0);
+  assert_int_equal(gen_draw_clicks(w, threads, NULL, NULL, &log), 0);
+  gen_world_destroy(w);
+  return log;
+}
+
+/* The attributed CVR meets generator.cvr.  Tolerance: 4 sd of the
+ * Bernoulli mean over 300k clicks (0.0030 at 0.227) plus 4 sd of the
+ * pilot estimate of the intercept (200k clicks, sd(p) < 0.25: 0.0022). */
+static void test_cvr(void **state)
+{
+  (void)state;
+  static const double targets[] = {0.227, 0.05, 0.5};
+  for (size_t t = 0; t < 3; t++) {
+    char set[64];
+    snprintf(set, sizeof set, "generator.cvr=%g", targets[t]);
+    const char *sets[] = {set, NULL};
+    df_clicks *log = draw(sets, 2);
+    size_t conv = 0;
+    for (size_t i = 0; i < log->n; i++)
+      conv += log->conv_ts[i] != CLICKS_NO_CONVERSION;
+    double cvr = (double)conv / (double)log->n, q = targets[t];
+    double tol = 4 * sqrt(q * (1 - q) / 300000.0) + 0.0022;
+    if (fabs(cvr - q) > tol)
+      fail_msg("cvr %.5f, target %.3f, tolerance %.5f", cvr, q, tol);
+    clicks_destroy(log);
+  }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Binned calibration: in each decile of the true probability, the share
+ * of clicks that converted matches the mean probability within 4 of its
+ * standard deviations sqrt(sum p(1-p)) / n_bin. */
+static void test_calibration(void **state)
+{
+  (void)state;
+  df_clicks *log = draw(NULL, 2);
+  double *sorted = malloc(log->n * sizeof *sorted);
+  memcpy(sorted, log->truth_p, log->n * sizeof *sorted);
+  qsort(sorted, log->n, sizeof *sorted, cmp_double);
+
+  for (int b = 0; b < 10; b++) {
+    double lo = sorted[log->n * (size_t)b / 10];
+    double hi = b == 9 ? 2 : sorted[log->n * (size_t)(b + 1) / 10];
+    double sum_p = 0, var = 0, sum_y = 0, n = 0;
+    for (size_t i = 0; i < log->n; i++) {
+      double p = log->truth_p[i];
+      if (p < lo || p >= hi)
+        continue;
+      n++;
+      sum_p += p;
+      var += p * (1 - p);
+      sum_y += log->conv_ts[i] != CLICKS_NO_CONVERSION;
+    }
+    assert_true(n > 1000);
+    if (fabs(sum_y - sum_p) > 4 * sqrt(var))
+      fail_msg("bin %d: %.0f conversions, %.1f expected (sd %.1f)", b, sum_y,
+               sum_p, sqrt(var));
+  }
+  /* The probabilities spread: the world has signal to learn. */
+  assert_true(sorted[log->n / 10] < 0.1);
+  assert_true(sorted[log->n * 9 / 10] > 0.4);
+  free(sorted);
+  clicks_destroy(log);
+}
+
+/* With delays independent of the features, the attributed delays follow
+ * the configured CDF truncated at the attribution window: the
+ * Kolmogorov-Smirnov statistic stays under 1.63 / sqrt(n), the 1%
+ * critical value.  Whole seconds shift the CDF by at most f * 1 s. */
+static void test_delays(void **state)
+{
+  (void)state;
+  static const char *const families[][3] = {
+      {"delay.family=mixture", NULL, NULL},
+      {"delay.family=exponential", "delay.mean=3d", NULL},
+      {"delay.family=weibull", "delay.shape=0.5", "delay.scale=12h"},
+      {"delay.family=lognormal", "delay.median=2h", "delay.sigma=2"},
+      {"delay.family=gamma", "delay.shape=0.4", "delay.scale=5d"},
+  };
+  for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+    const char *sets[6] = {"delay.feature_effect=0"};
+    for (int j = 0; j < 3; j++)
+      sets[j + 1] = families[f][j];
+    df_clicks *log = draw(sets, 2);
+
+    df_config c;
+    cfg_defaults(&c);
+    for (int j = 0; sets[j]; j++)
+      assert_int_equal(cfg_set(&c, sets[j]), 0);
+    delay_dist d;
+    assert_int_equal(delay_from_config(&d, &c), 0);
+
+    size_t m = 0;
+    double *x = malloc(log->n * sizeof *x);
+    for (size_t i = 0; i < log->n; i++) {
+      if (log->conv_ts[i] == CLICKS_NO_CONVERSION)
+        continue;
+      assert_true(log->truth_delay[i] == log->conv_ts[i] - log->click_ts[i]);
+      assert_true(log->truth_delay[i] >= 0);
+      assert_true(log->truth_delay[i] <= (int64_t)c.delay_attribution);
+      x[m++] = (double)log->truth_delay[i];
+    }
+    qsort(x, m, sizeof *x, cmp_double);
+    double dmax = 0, limit = c.delay_attribution;
+    for (size_t i = 0; i < m; i++) {
+      /* A rounded delay x stands for a true one in [x - 0.5, x + 0.5]. */
+      double lo = delay_cdf_truncated(&d, 1, limit, x[i] - 0.5);
+      double hi = delay_cdf_truncated(&d, 1, limit, x[i] + 0.5);
+      double below = (double)i / (double)m, above = (i + 1.0) / (double)m;
+      dmax = fmax(dmax, fmax(lo - above, below - hi));
+    }
+    double bound = 1.63 / sqrt((double)m);
+    if (dmax > bound)
+      fail_msg("family %zu: KS %.5f > %.5f (n = %zu)", f, dmax, bound, m);
+    free(x);
+    clicks_destroy(log);
+  }
+}
+
+/* delay.feature_effect makes the delay depend on the click: the median
+ * delay of conversions differs between frequent values of a field far
+ * more than sampling noise allows. */
+static double median_spread(const df_clicks *log)
+{
+  /* Median delay of the 8 most frequent values of categorical field 0,
+   * found by a small linear scan. */
+  uint64_t vals[8] = {0};
+  size_t counts[8] = {0};
+  for (size_t i = 0; i < log->n && i < 50000; i++) {
+    uint64_t v = log->cats[i * (size_t)log->n_cat];
+    for (int j = 0; j < 8; j++) {
+      if (vals[j] == v || !vals[j]) {
+        vals[j] = v;
+        counts[j]++;
+        break;
+      }
+    }
+  }
+  double lo = INFINITY, hi = -INFINITY;
+  double *x = malloc(log->n * sizeof *x);
+  for (int j = 0; j < 8; j++) {
+    size_t m = 0;
+    for (size_t i = 0; i < log->n; i++)
+      if (log->cats[i * (size_t)log->n_cat] == vals[j] &&
+          log->conv_ts[i] != CLICKS_NO_CONVERSION)
+        x[m++] = (double)log->truth_delay[i];
+    if (m < 400)
+      continue;
+    qsort(x, m, sizeof *x, cmp_double);
+    double med = log10(1 + x[m / 2]);
+    lo = fmin(lo, med);
+    hi = fmax(hi, med);
+  }
+  free(x);
+  return hi - lo;
+}
+
+static void test_feature_effect(void **state)
+{
+  (void)state;
+  const char *off[] = {"delay.feature_effect=0", "generator.churn=0s",
+                       NULL};
+  const char *on[] = {"delay.feature_effect=1.5", "generator.churn=0s",
+                      NULL};
+  df_clicks *a = draw(off, 2), *b = draw(on, 2);
+  double s0 = median_spread(a), s1 = median_spread(b);
+  /* In decades of seconds: strong effects move medians by far more. */
+  if (!(s1 > 2 * s0 && s1 > 0.3))
+    fail_msg("spread without effect %.3f, with %.3f", s0, s1);
+  clicks_destroy(a);
+  clicks_destroy(b);
+}
+
+/* Times sorted in [0, span); the evening peak of the daily rhythm. */
+static void test_times(void **state)
+{
+  (void)state;
+  df_clicks *log = draw(NULL, 1);
+  double evening = 0, morning = 0;
+  for (size_t i = 0; i < log->n; i++) {
+    assert_true(log->click_ts[i] >= 0 && log->click_ts[i] < 40 * 86400);
+    if (i)
+      assert_true(log->click_ts[i] >= log->click_ts[i - 1]);
+    int hour = (int)(log->click_ts[i] % 86400 / 3600);
+    evening += hour >= 18 && hour < 22;
+    morning += hour >= 6 && hour < 10;
+  }
+  /* Intensity 1 + 0.5 cos: 18-22h vs 6-10h is about 2.6 to 1. */
+  assert_true(evening / morning > 2.2 && evening / morning < 3.0);
+  clicks_destroy(log);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Missing values at generator.missing; new values keep appearing when
+ * values churn, and almost never when they do not.  The share of the
+ * last 2000 clicks whose value of field is absent from the first three
+ * quarters of the log. */
+static double new_value_share(const df_clicks *log, int field)
+{
+  size_t half = log->n * 3 / 4, fresh = 0, total = 0;
+  uint64_t *seen = malloc(half * sizeof *seen);
+  for (size_t i = 0; i < half; i++)
+    seen[i] = log->cats[i * (size_t)log->n_cat + (size_t)field];
+  qsort(seen, half, sizeof *seen, cmp_u64);
+  for (size_t i = log->n - 2000; i < log->n; i++) {
+    uint64_t v = log->cats[i * (size_t)log->n_cat + (size_t)field];
+    fresh += !bsearch(&v, seen, half, sizeof *seen, cmp_u64);
+    total++;
+  }
+  free(seen);
+  return (double)fresh / (double)total;
+}
+
+static void test_missing_and_churn(void **state)
+{
+  (void)state;
+  const char *s1[] = {"generator.missing=0.2", "generator.churn=5d", NULL};
+  df_clicks *log = draw(s1, 2);
+  size_t miss = 0, cells = log->n * (size_t)(log->n_int + log->n_cat);
+  for (size_t i = 0; i < log->n * (size_t)log->n_int; i++)
+    miss += log->ints[i] == CLICKS_MISSING_INT;
+  for (size_t i = 0; i < log->n * (size_t)log->n_cat; i++)
+    miss += log->cats[i] == CLICKS_MISSING_CAT;
+  /* 4 sd of a binomial share over 5.1 M cells is 0.0007. */
+  assert_true(fabs((double)miss / (double)cells - 0.2) < 0.001);
+  double churning = new_value_share(log, 0);
+  clicks_destroy(log);
+
+  const char *s2[] = {"generator.churn=0s", NULL};
+  log = draw(s2, 2);
+  double still = new_value_share(log, 0);
+  clicks_destroy(log);
+  if (!(churning > 0.3 && still < 0.1))
+    fail_msg("new values: %.3f with churn, %.3f without", churning, still);
+}
+
+/* Same config and seed: the same log, whatever the thread count; another
+ * seed: another log. */
+static void test_determinism(void **state)
+{
+  (void)state;
+  df_clicks *a = draw(NULL, 1), *b = draw(NULL, 2);
+  const char *other[] = {"generator.seed=2", NULL};
+  df_clicks *c = draw(other, 2);
+  assert_int_equal(a->n, b->n);
+  assert_memory_equal(a->click_ts, b->click_ts, a->n * 8);
+  assert_memory_equal(a->conv_ts, b->conv_ts, a->n * 8);
+  assert_memory_equal(a->ints, b->ints, a->n * 8 * (size_t)a->n_int);
+  assert_memory_equal(a->cats, b->cats, a->n * 8 * (size_t)a->n_cat);
+  assert_memory_equal(a->truth_p, b->truth_p, a->n * 8);
+  assert_true(memcmp(a->cats, c->cats, a->n * 8) != 0);
+  clicks_destroy(a);
+  clicks_destroy(b);
+  clicks_destroy(c);
+}
+
+/* Bad delay settings are refused with the key named. */
+static void test_bad_world(void **state)
+{
+  (void)state;
+  df_config c;
+  cfg_defaults(&c);
+  assert_int_equal(cfg_set(&c, "delay.components=0.5*exponential(mean=1h)"
+                               " + 0.5*weibull(scale=2d)"),
+                   0);
+  gen_world *w = NULL;
+  assert_int_equal(gen_world_create(&c, &w), DF_EINPUT);
+  assert_null(w);
+  assert_non_null(strstr(df_errmsg(), "delay.components"));
+}
+
+int main(void)
+{
+  gsl_set_error_handler_off();
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cvr),
+      cmocka_unit_test(test_calibration),
+      cmocka_unit_test(test_delays),
+      cmocka_unit_test(test_feature_effect),
+      cmocka_unit_test(test_times),
+      cmocka_unit_test(test_missing_and_churn),
+      cmocka_unit_test(test_determinism),
+      cmocka_unit_test(test_bad_world),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
