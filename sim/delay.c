@@ -3,7 +3,7 @@
  *
  * Every family is one row of a descriptor table: its name, its parameter
  * keys and whether each is a duration, and its CDF and inverse CDF (from
- * GSL).  Parsing, describing, delay_from_config and sampling all walk that
+ * GSL, but for the gamma's inverse).  Parsing, describing, delay_from_config and sampling all walk that
  * table, so a family is added in one place.
  *
  * Truncated sampling.  For a click with factor k and limit L, put
@@ -14,8 +14,8 @@
  * so a draw picks component i with probability w_i F_i(x) / sum_j w_j
  * F_j(x), then draws D_i given D_i <= x by inversion: u ~ U(0, F_i(x)),
  * t = F_i^-1(u).  Both steps are exact and take a fixed number of uniform
- * draws, except the gamma, whose inverse CDF (Newton steps on the
- * incomplete gamma function) is slow: when F_i(x) >= 1/2 it first tries
+ * draws, except the gamma, whose inverse CDF (bounded Newton steps on
+ * the incomplete gamma function, gamma_inv below) is slow: when F_i(x) >= 1/2 it first tries
  * plain rejection from gsl_ran_gamma, at most GAMMA_TRIES times (failure
  * chance 2^-GAMMA_TRIES), and falls back to inversion.  Rejection and
  * inversion both give the exact truncated law, so their mixture does too.
@@ -45,6 +45,8 @@
 #define GAMMA_TRIES 64
 #define MIN_ATTRIBUTED 1e-6
 #define TERM_SHOWN 48
+#define INV_STEPS 100
+#define INV_TOL 1e-14
 #define LOG_2PI 1.8378770664093454836 /* log(2 pi) */
 
 /* ---- the family table ---- */
@@ -60,7 +62,8 @@ typedef struct family_desc {
   int nparam;
   family_param param[2];
   double (*cdf)(double t, double p1, double p2);
-  double (*inv)(double u, double p1, double p2);
+  /* F^-1(u), given a point x with F(x) >= u that bounds the answer */
+  double (*inv)(double u, double x, double p1, double p2);
 } family_desc;
 
 /* F(t) = 1 - exp(-t / mean) */
@@ -69,7 +72,7 @@ static double exp_cdf(double t, double mean, double unused)
   return gsl_cdf_exponential_P(t, mean);
 }
 
-static double exp_inv(double u, double mean, double unused)
+static double exp_inv(double u, double x, double mean, double unused)
 {
   return gsl_cdf_exponential_Pinv(u, mean);
 }
@@ -81,7 +84,7 @@ static double weibull_cdf(double t, double scale, double shape)
   return gsl_cdf_weibull_P(t, scale, shape);
 }
 
-static double weibull_inv(double u, double scale, double shape)
+static double weibull_inv(double u, double x, double scale, double shape)
 {
   return gsl_cdf_weibull_Pinv(u, scale, shape);
 }
@@ -92,7 +95,8 @@ static double lognormal_cdf(double t, double median, double sigma)
   return gsl_cdf_lognormal_P(t, log(median), sigma);
 }
 
-static double lognormal_inv(double u, double median, double sigma)
+static double lognormal_inv(double u, double x, double median,
+                            double sigma)
 {
   return gsl_cdf_lognormal_Pinv(u, log(median), sigma);
 }
@@ -104,9 +108,43 @@ static double gamma_cdf(double t, double scale, double shape)
   return gsl_cdf_gamma_P(t, shape, scale);
 }
 
-static double gamma_inv(double u, double scale, double shape)
+/* GSL's gsl_cdf_gamma_Pinv returns NaN for small shapes (0.05 at any
+ * u, 0.3 at u = 1e-100), so the gamma is inverted here: solve
+ *   h(s) = log P(a, e^s) - log u = 0,  s = log(t / scale),
+ * by Newton steps kept inside a bracket [lo, hi] and replaced by
+ * bisection when they leave it; at most INV_STEPS steps.  The bracket:
+ * P(a, y) <= y^a / Gamma(a + 1) (as e^-y <= 1), so h <= 0 at
+ * lo = (log u + lgamma(a + 1)) / a, which is also the starting point, and
+ * h >= 0 at hi = log(x / scale).  h'(s) = y p(y) / P(a, y), p the
+ * density y^(a-1) e^-y / Gamma(a). */
+static double gamma_inv(double u, double x, double scale, double a)
 {
-  return gsl_cdf_gamma_Pinv(u, shape, scale);
+  double lu = log(u), lga = lgamma(a);
+  double lo = (lu + lgamma(a + 1)) / a, hi = log(x / scale), s = lo;
+  if (!(lo < hi))
+    return x;
+  for (int i = 0; i < INV_STEPS && hi - lo > INV_TOL * fmax(1, fabs(s));
+       i++) {
+    double y = exp(s), P = gsl_cdf_gamma_P(y, a, 1);
+    double h = P > 0 ? log(P) - lu : -HUGE_VAL;
+    if (h == 0)
+      break;
+    *(h < 0 ? &lo : &hi) = s;
+
+    /* Newton where it stays in the bracket, else bisection. */
+    double next = 0.5 * (lo + hi);
+    if (P > 0) {
+      double newton = s - h / exp(a * s - y - lga - log(P));
+      if (newton > lo && newton < hi)
+        next = newton;
+    }
+    if (fabs(next - s) <= INV_TOL * fmax(1, fabs(s))) {
+      s = next;
+      break;
+    }
+    s = next;
+  }
+  return fmin(scale * exp(s), x);
 }
 
 /* Indexed by delay_family. */
@@ -249,7 +287,7 @@ static double component_sample(const delay_component *c, double x,
   double v = gsl_rng_uniform_pos(r);
   if (fx < TAIL)
     return fmin(tail_sample(c, x, v), x);
-  double t = family_of(c)->inv(fx * v, c->p1, c->p2);
+  double t = family_of(c)->inv(fx * v, x, c->p1, c->p2);
   if (!(t <= x))
     t = x;
   return fmax(t, 0.0);

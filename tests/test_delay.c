@@ -82,6 +82,9 @@ static const struct {
     {"gamma(scale=6h,shape=0.3)", 3600.0, 0.62702929982994027},
     {"gamma(scale=6h,shape=0.3)", 86400.0, 0.99797748935438912},
     {"gamma(scale=6h,shape=0.3)", 864000.0, 1},
+    {"gamma(scale=1d,shape=0.05)", 0.001, 0.41194236106897253},
+    {"gamma(scale=1d,shape=0.05)", 60.0, 0.71405169980341365},
+    {"gamma(scale=1d,shape=0.05)", 86400.0, 0.98847634705145981},
     {"0.3*exponential(mean=12m) + 0.16*lognormal(median=5h,sigma=1.4) + "
      "0.54*exponential(mean=12d)",
      3600.0, 0.31987510626561727},
@@ -150,6 +153,10 @@ static const struct {
     {"gamma(scale=1d,shape=2.5)", 1, 30 * DAY, 8},  /* rejection */
     {"gamma(scale=1d,shape=2.5)", 30, 30 * DAY, 9}, /* inversion */
     {"gamma(scale=6h,shape=0.3)", 3, 30 * DAY, 10},
+    /* F(limit/k) = 0.30 and 0.48: the gamma inversion at small shapes,
+     * where GSL's gsl_cdf_gamma_Pinv returns NaN */
+    {"gamma(scale=6h,shape=0.3)", 1e4, 30 * DAY, 17},
+    {"gamma(scale=1d,shape=0.05)", 1e8, 30 * DAY, 18},
     {"0.3*exponential(mean=12m) + 0.16*lognormal(median=5h,sigma=1.4) + "
      "0.54*exponential(mean=12d)",
      1, 30 * DAY, 11},
