@@ -3,8 +3,9 @@
  *
  * Every family is one row of a descriptor table: its name, its parameter
  * keys and whether each is a duration, and its CDF and inverse CDF (from
- * GSL, but for the gamma's inverse).  Parsing, describing, delay_from_config and sampling all walk that
- * table, so a family is added in one place.
+ * GSL, except the gamma's inverse).  Parsing, describing,
+ * delay_from_config and sampling all walk that table, so a family is
+ * added in one place.
  *
  * Truncated sampling.  For a click with factor k and limit L, put
  * x = L / k.  The law of D given D <= x is the mixture
@@ -14,11 +15,13 @@
  * so a draw picks component i with probability w_i F_i(x) / sum_j w_j
  * F_j(x), then draws D_i given D_i <= x by inversion: u ~ U(0, F_i(x)),
  * t = F_i^-1(u).  Both steps are exact and take a fixed number of uniform
- * draws, except the gamma, whose inverse CDF (bounded Newton steps on
- * the incomplete gamma function, gamma_inv below) is slow: when F_i(x) >= 1/2 it first tries
- * plain rejection from gsl_ran_gamma, at most GAMMA_TRIES times (failure
- * chance 2^-GAMMA_TRIES), and falls back to inversion.  Rejection and
- * inversion both give the exact truncated law, so their mixture does too.
+ * draws, except the gamma, whose inverse CDF (bounded Newton steps on the
+ * incomplete gamma function, gamma_inv below) is slow: when F_i(x) >= 1/2
+ * it first tries plain rejection from gsl_ran_gamma, at most GAMMA_TRIES
+ * times (failure chance 2^-GAMMA_TRIES), and falls back to inversion.
+ * Rejection and inversion both give the exact truncated law, so their
+ * mixture does too.  "Exact" up to the resolution of the uniforms (2^-32
+ * for 32-bit generators such as mt19937 and taus2).
  *
  * The far lower tail.  When F_i(x) < TAIL (1e-280) the inversion would
  * work near the underflow of doubles, so there the leading term of each
