@@ -286,7 +286,7 @@ static double component_sample(const delay_component *c, double x,
     }
   }
 
-  /* Inversion: u ~ U(0, F(x)]; rounding may put F^-1(u) a hair past x. */
+  /* Inversion: u ~ U(0, F(x)); rounding may put F^-1(u) a hair past x. */
   double v = gsl_rng_uniform_pos(r);
   if (fx < TAIL)
     return fmin(tail_sample(c, x, v), x);
