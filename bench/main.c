@@ -22,6 +22,7 @@ typedef struct command {
 static const command commands[] = {
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
+    {"inspect", cmd_inspect, "summarise a click log: CVR, days, delays"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
