@@ -150,6 +150,9 @@ static int reader_next(line_reader *r, const char **line, size_t *n)
   }
 
   r->lineno++;
+  if (end - r->pos > CLICKLOG_MAX_LINE)
+    return df_fail(DF_EINPUT, "%s:%zu: line longer than %zu bytes",
+                   r->path, r->lineno, CLICKLOG_MAX_LINE);
   r->line_nul = r->nul < end ? r->nul - r->pos : SIZE_MAX;
   *line = r->buf + r->pos;
   *n = end - r->pos;
