@@ -208,16 +208,13 @@ static enum num_status num_parse(const char *p, const char *end,
   return NUM_OK;
 }
 
-static int hex_digit(unsigned char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
+/* Hex digit values plus one; 0 for every other byte.  A table, not
+ * comparisons: random hex digits would mispredict every branch. */
+static const unsigned char hex_value[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,
+    ['6'] = 7,  ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12,
+    ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16, ['a'] = 11, ['b'] = 12,
+    ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16};
 
 /* A categorical value: 16 hex digits are that number (unless zero),
  * anything else its hash, empty is missing. */
@@ -227,14 +224,13 @@ static uint64_t cat_value(const char *s, size_t len)
     return CLICKS_MISSING_CAT;
   if (len == 16) {
     uint64_t v = 0;
-    size_t i = 0;
-    for (; i < 16; i++) {
-      int d = hex_digit((unsigned char)s[i]);
-      if (d < 0)
-        break;
-      v = v << 4 | (uint64_t)d;
+    unsigned bad = 0;
+    for (int i = 0; i < 16; i++) {
+      unsigned d = hex_value[(unsigned char)s[i]];
+      bad |= d == 0;
+      v = v << 4 | ((uint64_t)(d - 1) & 15);
     }
-    if (i == 16 && v != 0)
+    if (!bad && v != 0)
       return v;
   }
   return clicks_hash_cat(s, len);
