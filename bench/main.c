@@ -26,6 +26,7 @@ static const command commands[] = {
      "replay a log through time, train and score every method"},
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
+    {"inspect", cmd_inspect, "summarise a click log: CVR, days, delays"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
