@@ -22,6 +22,7 @@ typedef struct command {
 static const command commands[] = {
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
+    {"score", cmd_score, "AUC, PR-AUC, AP and NLL of labelled predictions"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
