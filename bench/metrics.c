@@ -368,28 +368,23 @@ int metric_compute_d(const double *pred, const unsigned char *label,
   return rc;
 }
 
+/* The per-sample forms reuse the per-group loss with a group of one. */
 double metric_nll_logit(const float *z, const unsigned char *label,
                         size_t n)
 {
-  double sum = 0;
-  for (size_t i = 0; i < n; i++) {
-    double x = z[i];
-    sum += log1p(exp(-fabs(x))) + (x > 0 ? x : 0) - (double)label[i] * x;
-  }
-  return sum / (double)n;
+  csum nll = {0, 0}, pred = {0, 0};
+  for (size_t i = 0; i < n; i++)
+    group_losses(z[i], label[i], !label[i], METRIC_LOGIT, &nll, &pred);
+  return (nll.s + nll.c) / (double)n;
 }
 
 double metric_nll_prob(const double *p, const unsigned char *label,
                        size_t n)
 {
-  double sum = 0;
-  for (size_t i = 0; i < n; i++) {
-    double q = p[i] < METRIC_EPS       ? METRIC_EPS
-               : p[i] > 1 - METRIC_EPS ? 1 - METRIC_EPS
-                                       : p[i];
-    sum += label[i] ? -log(q) : -log(1 - q);
-  }
-  return sum / (double)n;
+  csum nll = {0, 0}, pred = {0, 0};
+  for (size_t i = 0; i < n; i++)
+    group_losses(p[i], label[i], !label[i], METRIC_PROB, &nll, &pred);
+  return (nll.s + nll.c) / (double)n;
 }
 
 /* ---- the stream aggregator ---------------------------------------- */
