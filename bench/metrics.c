@@ -154,24 +154,40 @@ static int sample_check(double x, unsigned char y, metric_kind kind,
 
 /* Validate and write keys: positives from keys[0] upwards, negatives
  * from keys[n-1] downwards.  Exactly one of pf, pd is set.  Stores the
- * number of positives. */
+ * number of positives.
+ *
+ * The write is branch-free, since labels are unpredictable: each key is
+ * stored at both free ends and only the end of its class advances; the
+ * other copy lands in the still-free middle and is overwritten later. */
 static int split_samples(const float *pf, const double *pd,
                          const unsigned char *label, size_t n,
                          metric_kind kind, void *keys, size_t *positives)
 {
-  uint32_t *k32 = keys;
-  uint64_t *k64 = keys;
   size_t lo = 0, hi = n;
-  for (size_t i = 0; i < n; i++) {
-    double x = pf ? (double)pf[i] : pd[i];
-    int rc = sample_check(x, label[i], kind, i);
-    if (rc)
-      return rc;
-    size_t at = label[i] ? lo++ : --hi;
-    if (pf)
-      k32[at] = key_f32(pf[i]);
-    else
-      k64[at] = key_f64(pd[i]);
+  if (pf) {
+    uint32_t *k = keys;
+    for (size_t i = 0; i < n; i++) {
+      int rc = sample_check(pf[i], label[i], kind, i);
+      if (rc)
+        return rc;
+      uint32_t key = key_f32(pf[i]);
+      k[lo] = key;
+      k[hi - 1] = key;
+      lo += label[i];
+      hi -= !label[i];
+    }
+  } else {
+    uint64_t *k = keys;
+    for (size_t i = 0; i < n; i++) {
+      int rc = sample_check(pd[i], label[i], kind, i);
+      if (rc)
+        return rc;
+      uint64_t key = key_f64(pd[i]);
+      k[lo] = key;
+      k[hi - 1] = key;
+      lo += label[i];
+      hi -= !label[i];
+    }
   }
   *positives = lo;
   return 0;
