@@ -34,7 +34,9 @@
  * Weights, moments and gradients are doubles; logits are summed in
  * double in a fixed order (bias, then columns in row order), so results
  * are bitwise reproducible.  Weights start at 0.  No allocation happens
- * per step except when a batch is larger than any before it. */
+ * per step except when a batch is larger than any before it.  Column
+ * indices must be below n_columns, as feat_encode guarantees; the hot
+ * path does not check them. */
 #include "models/lr_internal.h"
 
 #include <math.h>
@@ -133,6 +135,11 @@ static int lr_create(const learner_spec *spec, learner **out)
   *out = NULL;
   if (spec->learning_rate <= 0 || !(spec->l2 >= 0))
     return df_fail(DF_EINPUT, "lr: learning rate must be > 0 and l2 >= 0");
+  if (spec->heads < 1 || spec->heads > LOSS_MAX_HEADS ||
+      spec->features.n_columns < 1 || feat_width(&spec->features) < 1)
+    return df_fail(DF_EINPUT, "lr: needs 1 to %d heads and at least one "
+                              "feature column",
+                   LOSS_MAX_HEADS);
   if (spec->optimizer != LEARNER_ADAM && spec->optimizer != LEARNER_ADAGRAD)
     return df_fail(DF_EINPUT, "lr: unknown optimizer %d",
                    (int)spec->optimizer);
