@@ -69,7 +69,7 @@ typedef struct lr_model {
   double *g;          /* [n_par] gradient, zero between steps */
   uint32_t *stamp;    /* [C + 1] step at which a column was touched */
   uint32_t stamp_now; /* current stamp, never 0 */
-  uint32_t *touched;  /* [C + 1] columns touched in this step */
+  uint32_t *touched;  /* [C + 2] columns touched in this step */
   size_t n_touched;
   float *z, *dz; /* [cap H] logits and dL/dz of the batch */
   size_t cap;
@@ -103,7 +103,8 @@ static int lr_alloc(lr_model *m)
     m->s2 = malloc(m->n_par * sizeof *m->s2);
   m->g = calloc(m->n_par, sizeof *m->g);
   m->stamp = calloc(cols, sizeof *m->stamp);
-  m->touched = malloc(cols * sizeof *m->touched);
+  /* One spare slot: the branch-free listing writes before it counts. */
+  m->touched = malloc((cols + 1) * sizeof *m->touched);
   if (!m->w || !m->s1 || (m->optimizer == LEARNER_ADAM && !m->s2) ||
       !m->g || !m->stamp || !m->touched)
     return df_fail(DF_ENOMEM, "lr: out of memory for %zu weights",
@@ -221,10 +222,17 @@ static inline void lr_forward_k(const lr_model *m, const uint32_t *x,
   for (size_t i = 0; i < n; i++) {
     const uint32_t *row = x + i * F;
     for (size_t h = 0; h < H; h++) {
-      double acc = bias[h];
-      for (size_t f = 0; f < F; f++)
-        acc += w[(size_t)row[f] * H + h];
-      z[i * H + h] = (float)acc;
+      /* Four partial sums break the chain of dependent additions; the
+       * order stays fixed, so the result stays reproducible. */
+      double acc[4] = {0, 0, 0, 0};
+      size_t f = 0;
+      for (; f + 4 <= F; f += 4)
+        for (size_t q = 0; q < 4; q++)
+          acc[q] += w[(size_t)row[f + q] * H + h];
+      for (; f < F; f++)
+        acc[f % 4] += w[(size_t)row[f] * H + h];
+      z[i * H + h] = (float)(bias[h] + ((acc[0] + acc[1]) +
+                                        (acc[2] + acc[3])));
     }
   }
 }
@@ -278,11 +286,12 @@ static inline void lr_backward_k(lr_model *m, const uint32_t *x, size_t n,
     for (size_t h = 0; h < H; h++)
       d[h] = dz[i * H + h];
     for (size_t f = 0; f < F; f++) {
+      /* List c on its first touch, without a branch that a batch's
+       * mix of new and seen columns would mispredict. */
       uint32_t c = row[f];
-      if (stamp[c] != now) {
-        stamp[c] = now;
-        touched[nt++] = c;
-      }
+      touched[nt] = c;
+      nt += stamp[c] != now;
+      stamp[c] = now;
       for (size_t h = 0; h < H; h++)
         g[(size_t)c * H + h] += d[h];
     }
