@@ -92,7 +92,8 @@ typedef struct value_case {
  * Expected values from /usr/bin/python3, sklearn 1.2.1:
  * roc_auc_score, auc(precision_recall_curve), average_precision_score,
  * log_loss(eps=1e-7), per group and weighted by group size over the
- * groups where each is defined (g3 has neither AUC nor PR metrics). */
+ * groups where each is defined (g3 has neither AUC nor PR metrics);
+ * a size-weighted NLL always equals the NLL of the pooled rows. */
 #define G1 "0\t0.1\tg1\n0\t0.4\tg1\n1\t0.35\tg1\n1\t0.8\tg1\n"
 #define G2 "0\t0.5\tg2\n1\t0.5\tg2\n0\t0.5\tg2\n1\t0.5\tg2\n"
 #define G3 "0\t0.25\tg3\n0\t0.5\tg3\n"
@@ -115,6 +116,12 @@ static const value_case value_cases[] = {
      "g1\t1\t0.35\ng3\t0\t0.5\ng2\t0\t0.5\ng1\t1\t0.8\ng2\t1\t0.5\n",
      "'%s'", 10, 4, 0.625, 0.77083333333333326, 0.66666666666666663,
      0.56425697904882122, "1 of 3 groups have no positive"},
+    {"header in another order, column named group",
+     "prediction\tgroup\tlabel\n"
+     "0.1\tg1\t0\n0.4\tg1\t0\n0.35\tg1\t1\n0.8\tg1\t1\n"
+     "0.5\tg2\t0\n0.5\tg2\t1\n0.5\tg2\t0\n0.5\tg2\t1\n",
+     "'%s'", 8, 4, 0.625, 0.77083333333333326, 0.66666666666666663,
+     0.58271756718456069, ""},
     {"single class: positives only", "1\t0.25\n1\t1\n", "'%s'", 2, 2, NAN,
      1, 1, 0.69314723055994776, "AUC is undefined (only one class)"},
     {"single class: negatives only", "0\t0.25\n0\t0.5\n", "'%s'", 2, 0,
