@@ -41,5 +41,6 @@ int cli_opt_flag(char **argv, int *i, const char *name,
 int cmd_generate(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

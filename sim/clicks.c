@@ -111,3 +111,64 @@ uint64_t clicks_hash_cat(const char *s, size_t len)
   }
   return h ? h : 1;
 }
+
+typedef struct time_row {
+  int64_t ts;
+  size_t row;
+} time_row;
+
+static int cmp_time_row(const void *a, const void *b)
+{
+  const time_row *x = a, *y = b;
+  if (x->ts != y->ts)
+    return x->ts < y->ts ? -1 : 1;
+  return (x->row > y->row) - (x->row < y->row);
+}
+
+/* Apply the permutation perm (new row i is old row perm[i]) to one array
+ * of width items of size bytes. */
+static int permute(void *base, const time_row *perm, size_t n, size_t width,
+                   size_t size)
+{
+  if (!base || !width)
+    return 0;
+  size_t row = width * size;
+  char *tmp = malloc(n * row), *src = base;
+  if (!tmp)
+    return df_fail(DF_ENOMEM, "out of memory sorting %zu clicks", n);
+  for (size_t i = 0; i < n; i++)
+    memcpy(tmp + i * row, src + perm[i].row * row, row);
+  memcpy(base, tmp, n * row);
+  free(tmp);
+  return 0;
+}
+
+int clicks_sort_by_time(df_clicks *log)
+{
+  size_t n = log->n, i = 1;
+  while (i < n && log->click_ts[i - 1] <= log->click_ts[i])
+    i++;
+  if (i >= n)
+    return 0;
+
+  time_row *perm = malloc(n * sizeof *perm);
+  if (!perm)
+    return df_fail(DF_ENOMEM, "out of memory sorting %zu clicks", n);
+  for (i = 0; i < n; i++)
+    perm[i] = (time_row){log->click_ts[i], i};
+  qsort(perm, n, sizeof *perm, cmp_time_row);
+
+  int rc = permute(log->click_ts, perm, n, 1, sizeof(int64_t));
+  if (!rc)
+    rc = permute(log->conv_ts, perm, n, 1, sizeof(int64_t));
+  if (!rc)
+    rc = permute(log->ints, perm, n, (size_t)log->n_int, sizeof(int64_t));
+  if (!rc)
+    rc = permute(log->cats, perm, n, (size_t)log->n_cat, sizeof(uint64_t));
+  if (!rc)
+    rc = permute(log->truth_p, perm, n, 1, sizeof(double));
+  if (!rc)
+    rc = permute(log->truth_delay, perm, n, 1, sizeof(int64_t));
+  free(perm);
+  return rc;
+}

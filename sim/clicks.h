@@ -48,6 +48,11 @@ int clicks_reserve(df_clicks *log, size_t n);
 /* Allocate (zeroed) truth arrays for a log that has none. */
 int clicks_add_truth(df_clicks *log);
 
+/* Reorder the rows by click time, stably (equal times keep their order),
+ * truth included.  A log already in order is left untouched.  Returns 0
+ * or DF_ENOMEM. */
+int clicks_sort_by_time(df_clicks *log);
+
 /* 64-bit FNV-1a hash of a categorical string of len bytes, never 0, so
  * that 0 can mean missing.  Equal strings give equal hashes on every
  * machine. */

@@ -85,8 +85,8 @@ static const cfg_key keys[] = {
     {"delay", "sigma", CFG_DOUBLE, "1.5", 0.01, 20, NULL, OFF(delay_sigma),
      "", "Log-normal: standard deviation of the log delay."},
     {"delay", "components", CFG_TEXT,
-     "0.32*exponential(mean=12m) + 0.26*lognormal(median=5h,sigma=1.4) + "
-     "0.42*exponential(mean=9d)",
+     "0.3*exponential(mean=12m) + 0.16*lognormal(median=5h,sigma=1.4) + "
+     "0.54*exponential(mean=12d)",
      0, 0, NULL, OFF(delay_components), "",
      "Mixture: WEIGHT*FAMILY(PARAM=VALUE,...) terms joined by '+'; weights "
      "are normalised."},

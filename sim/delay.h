@@ -45,16 +45,29 @@ typedef struct delay_dist {
 } delay_dist;
 
 /* The distribution the delay.* keys describe: delay.family with its
- * parameters, or delay.components when the family is "mixture".
- * Errors name the key, where it was set (cfg_origin) and the problem. */
+ * parameters, or delay.components when the family is "mixture".  Also
+ * rejects a distribution that puts less than 1e-6 of its mass within
+ * delay.attribution (nothing would ever be attributed).  Errors name the
+ * key, where it was set (cfg_origin) and the problem, e.g.
+ *   exp.ini:7: delay.components: term 2 'weibul(scale=2d,shape=0.8)':
+ *   unknown family 'weibul'; valid: exponential, weibull, lognormal, gamma
+ * d is written only on success. */
 int delay_from_config(delay_dist *d, const df_config *cfg);
 
 /* Parse the mixture syntax, e.g.
  *   0.3*exponential(mean=15m) + 0.7*weibull(scale=2d,shape=0.8)
- * Terms are WEIGHT*FAMILY(PARAM=VALUE,...) joined by '+'; parameters are
- * the keys of the families (mean, scale, shape, median, sigma), durations
- * with units; weights are positive and normalised.  On error returns
- * DF_EINPUT with a message saying which term is wrong and why. */
+ * Terms are WEIGHT*FAMILY(PARAM=VALUE,...) joined by '+', at most
+ * DELAY_MAX_COMPONENTS of them; blanks may surround every token.  Each
+ * family takes exactly its parameters, each once, in any order: mean,
+ * scale and median are positive durations with a unit (15m, 2d; see
+ * cfg_parse_duration), shape and sigma positive plain numbers.  Weights
+ * are positive and normalised to sum to 1 (kept as written when they
+ * already do, up to rounding).  A lone term may omit its
+ * weight ("gamma(scale=1d,shape=2)" is a mixture of one); with two or
+ * more terms every weight is required, so a forgotten one is caught.
+ * On error returns DF_EINPUT with a message saying which term is wrong
+ * and why ("term 2 '...': missing parameter 'shape' ..."); d is written
+ * only on success. */
 int delay_parse_components(const char *text, delay_dist *d);
 
 /* P(D <= t) of the untruncated, unscaled mixture; 0 for t <= 0. */
@@ -66,11 +79,21 @@ double delay_cdf_truncated(const delay_dist *d, double k, double limit,
                            double t);
 
 /* One draw of k D conditioned on k D <= limit, in seconds, exact (no
- * approximation of the truncated law).  Uses only r. */
+ * approximation of the truncated law): a component is picked with
+ * probability w_i F_i(limit/k) / sum_j w_j F_j(limit/k), then drawn
+ * below limit/k by inversion (gamma: bounded rejection first).  Uses only
+ * r, a bounded number of draws from it, so the result is a function of
+ * the rng state.  Needs k > 0, limit > 0 and GSL's error handler off (as
+ * main sets it).  Where every F_i(limit/k) < 1e-280 the leading term of
+ * the small-t expansion stands in for the CDF (see delay.c).  About
+ * 0.15 us a draw for the default mixture (taus2, one 2020s core). */
 double delay_sample_truncated(const delay_dist *d, double k, double limit,
                               gsl_rng *r);
 
-/* A one-line human description, e.g. "0.3*exponential(mean=15m) + ...". */
+/* A one-line description in the components syntax, e.g.
+ * "0.3*exponential(mean=15m) + ...", that delay_parse_components reads
+ * back to the same parameters and to weights equal up to the rounding of
+ * renormalisation (a few ulp).  Truncated to len - 1 bytes. */
 void delay_describe(const delay_dist *d, char *buf, size_t len);
 
 #endif
