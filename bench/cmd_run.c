@@ -87,7 +87,9 @@ static int parse_args(int argc, char **argv, run_args *a)
 static int make_dir(const char *path)
 {
   char buf[4096];
-  snprintf(buf, sizeof buf, "%s", path);
+  if (strlen(path) >= sizeof buf)
+    return df_fail(DF_EINPUT, "%.64s...: path too long", path);
+  memcpy(buf, path, strlen(path) + 1);
   for (char *p = buf + 1; *p; p++) {
     if (*p != '/')
       continue;

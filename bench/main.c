@@ -22,11 +22,10 @@ typedef struct command {
 static const command commands[] = {
     {"generate", cmd_generate,
      "draw a synthetic click log (Criteo layout) and its truth"},
-    {"run", cmd_run,
-     "replay a log through time, train and score every method"},
+    {"inspect", cmd_inspect, "summarise a click log: CVR, days, delays"},
+    {"score", cmd_score, "AUC, PR-AUC, AP and NLL of labelled predictions"},
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
-    {"inspect", cmd_inspect, "summarise a click log: CVR, days, delays"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))

@@ -100,7 +100,7 @@ int learner_create(const char *type, const learner_spec *spec,
   if (spec->heads < 1 || spec->heads > LOSS_MAX_HEADS)
     return df_fail(DF_EINPUT, "learner %s: %d heads; valid: 1 to %d",
                    type, spec->heads, LOSS_MAX_HEADS);
-  if (spec->features.n_columns < 1 || feat_width(&spec->features) < 0)
+  if (spec->features.n_columns < 1 || feat_width(&spec->features) < 1)
     return df_fail(DF_EINPUT, "learner %s: the feature layout has no "
                               "columns",
                    type);

@@ -18,12 +18,6 @@ double loss_softplus(double x)
   return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
 }
 
-/* The logistic function without overflow: e^-|z| is at most 1. */
-static double loss_sigmoid(double z)
-{
-  double e = exp(-fabs(z));
-  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
-}
 
 /* N_h of loss.h: n, or the number of unmasked rows of head h. */
 static double loss_count(const loss_bce_ctx *c, int h, size_t n)
@@ -54,9 +48,12 @@ double loss_bce(void *ctx, size_t n, int heads, const float *z, float *grad)
         grad[at] = 0;
         continue;
       }
-      double zi = z[at], wi = w ? w[i] : 1;
-      sum += wi * (loss_softplus(zi) - y[i] * zi);
-      grad[at] = (float)(inv * wi * (loss_sigmoid(zi) - y[i]));
+      /* One e = exp(-|z|) <= 1 serves both softplus(z) and s(z). */
+      double zi = z[at], wi = w ? w[i] : 1, e = exp(-fabs(zi));
+      double sp = (zi > 0 ? zi : 0) + log1p(e);
+      double s = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
+      sum += wi * (sp - y[i] * zi);
+      grad[at] = (float)(inv * wi * (s - y[i]));
     }
     total += inv * sum;
   }

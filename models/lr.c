@@ -34,7 +34,9 @@
  * Weights, moments and gradients are doubles; logits are summed in
  * double in a fixed order (bias, then columns in row order), so results
  * are bitwise reproducible.  Weights start at 0.  No allocation happens
- * per step except when a batch is larger than any before it. */
+ * per step except when a batch is larger than any before it.  Column
+ * indices must be below n_columns, as feat_encode guarantees; the hot
+ * path does not check them. */
 #include "models/lr_internal.h"
 
 #include <math.h>
@@ -67,7 +69,7 @@ typedef struct lr_model {
   double *g;          /* [n_par] gradient, zero between steps */
   uint32_t *stamp;    /* [C + 1] step at which a column was touched */
   uint32_t stamp_now; /* current stamp, never 0 */
-  uint32_t *touched;  /* [C + 1] columns touched in this step */
+  uint32_t *touched;  /* [C + 2] columns touched in this step */
   size_t n_touched;
   float *z, *dz; /* [cap H] logits and dL/dz of the batch */
   size_t cap;
@@ -101,7 +103,8 @@ static int lr_alloc(lr_model *m)
     m->s2 = malloc(m->n_par * sizeof *m->s2);
   m->g = calloc(m->n_par, sizeof *m->g);
   m->stamp = calloc(cols, sizeof *m->stamp);
-  m->touched = malloc(cols * sizeof *m->touched);
+  /* One spare slot: the branch-free listing writes before it counts. */
+  m->touched = malloc((cols + 1) * sizeof *m->touched);
   if (!m->w || !m->s1 || (m->optimizer == LEARNER_ADAM && !m->s2) ||
       !m->g || !m->stamp || !m->touched)
     return df_fail(DF_ENOMEM, "lr: out of memory for %zu weights",
@@ -133,6 +136,11 @@ static int lr_create(const learner_spec *spec, learner **out)
   *out = NULL;
   if (spec->learning_rate <= 0 || !(spec->l2 >= 0))
     return df_fail(DF_EINPUT, "lr: learning rate must be > 0 and l2 >= 0");
+  if (spec->heads < 1 || spec->heads > LOSS_MAX_HEADS ||
+      spec->features.n_columns < 1 || feat_width(&spec->features) < 1)
+    return df_fail(DF_EINPUT, "lr: needs 1 to %d heads and at least one "
+                              "feature column",
+                   LOSS_MAX_HEADS);
   if (spec->optimizer != LEARNER_ADAM && spec->optimizer != LEARNER_ADAGRAD)
     return df_fail(DF_EINPUT, "lr: unknown optimizer %d",
                    (int)spec->optimizer);
@@ -199,20 +207,52 @@ static int lr_clone(const learner *l, learner **out)
 
 /* ---- forward and backward ---- */
 
+/* The kernels below take the head count H as a parameter and are
+ * instantiated for H = 1 .. 4 by the dispatchers after them, so that
+ * the inner loops over heads unroll and the common H = 1 has no
+ * stride arithmetic. */
+
 /* z[i H + h] = b_h + sum_f w[x[i F + f] H + h], summed in double. */
-static void lr_forward(const lr_model *m, const uint32_t *x, size_t n,
-                       float *z)
+static inline void lr_forward_k(const lr_model *m, const uint32_t *x,
+                                size_t n, float *z, const size_t H)
 {
-  size_t H = (size_t)m->heads, F = (size_t)m->width;
-  const double *bias = m->w + (size_t)m->columns * H;
+  size_t F = (size_t)m->width;
+  const double *restrict w = m->w;
+  const double *bias = w + (size_t)m->columns * H;
   for (size_t i = 0; i < n; i++) {
     const uint32_t *row = x + i * F;
     for (size_t h = 0; h < H; h++) {
-      double acc = bias[h];
-      for (size_t f = 0; f < F; f++)
-        acc += m->w[(size_t)row[f] * H + h];
-      z[i * H + h] = (float)acc;
+      /* Four partial sums break the chain of dependent additions; the
+       * order stays fixed, so the result stays reproducible. */
+      double acc[4] = {0, 0, 0, 0};
+      size_t f = 0;
+      for (; f + 4 <= F; f += 4)
+        for (size_t q = 0; q < 4; q++)
+          acc[q] += w[(size_t)row[f + q] * H + h];
+      for (; f < F; f++)
+        acc[f % 4] += w[(size_t)row[f] * H + h];
+      z[i * H + h] = (float)(bias[h] + ((acc[0] + acc[1]) +
+                                        (acc[2] + acc[3])));
     }
+  }
+}
+
+static void lr_forward(const lr_model *m, const uint32_t *x, size_t n,
+                       float *z)
+{
+  switch (m->heads) {
+  case 1:
+    lr_forward_k(m, x, n, z, 1);
+    break;
+  case 2:
+    lr_forward_k(m, x, n, z, 2);
+    break;
+  case 3:
+    lr_forward_k(m, x, n, z, 3);
+    break;
+  default:
+    lr_forward_k(m, x, n, z, 4);
+    break;
   }
 }
 
@@ -228,34 +268,67 @@ static void lr_touch_reset(lr_model *m)
   m->n_touched = 1;
 }
 
+/* Back-propagate m->dz: g[c H + h] += dL/dz_ih for each active c of
+ * row i, the bias likewise, and list each column on first touch. */
+static inline void lr_backward_k(lr_model *m, const uint32_t *x, size_t n,
+                                 const size_t H)
+{
+  size_t F = (size_t)m->width;
+  double *restrict g = m->g;
+  double *restrict gb = m->g + (size_t)m->columns * H;
+  uint32_t *restrict stamp = m->stamp, *restrict touched = m->touched;
+  const float *restrict dz = m->dz;
+  const uint32_t now = m->stamp_now;
+  size_t nt = m->n_touched;
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t *row = x + i * F;
+    double d[LOSS_MAX_HEADS];
+    for (size_t h = 0; h < H; h++)
+      d[h] = dz[i * H + h];
+    for (size_t f = 0; f < F; f++) {
+      /* List c on its first touch, without a branch that a batch's
+       * mix of new and seen columns would mispredict. */
+      uint32_t c = row[f];
+      touched[nt] = c;
+      nt += stamp[c] != now;
+      stamp[c] = now;
+      for (size_t h = 0; h < H; h++)
+        g[(size_t)c * H + h] += d[h];
+    }
+    for (size_t h = 0; h < H; h++)
+      gb[h] += d[h];
+  }
+  m->n_touched = nt;
+}
+
+static void lr_backward(lr_model *m, const uint32_t *x, size_t n)
+{
+  switch (m->heads) {
+  case 1:
+    lr_backward_k(m, x, n, 1);
+    break;
+  case 2:
+    lr_backward_k(m, x, n, 2);
+    break;
+  case 3:
+    lr_backward_k(m, x, n, 3);
+    break;
+  default:
+    lr_backward_k(m, x, n, 4);
+    break;
+  }
+}
+
 /* Forward, loss and backward of one batch: m->g gets dJ/dw on the
  * touched columns (listed in m->touched); returns the loss value. */
 static double lr_gradient(lr_model *m, const uint32_t *x, size_t n,
                           loss_fn loss, void *ctx)
 {
-  size_t H = (size_t)m->heads, F = (size_t)m->width;
-  size_t C = (size_t)m->columns;
+  size_t H = (size_t)m->heads;
   lr_forward(m, x, n, m->z);
   double value = loss(ctx, n, m->heads, m->z, m->dz);
-
-  /* Back-propagate: dJ/dw_hc sums dL/dz_ih over rows where c is on. */
   lr_touch_reset(m);
-  for (size_t i = 0; i < n; i++) {
-    const uint32_t *row = x + i * F;
-    const float *d = m->dz + i * H;
-    for (size_t f = 0; f < F; f++) {
-      uint32_t c = row[f];
-      if (m->stamp[c] != m->stamp_now) {
-        m->stamp[c] = m->stamp_now;
-        m->touched[m->n_touched++] = c;
-      }
-      double *g = m->g + (size_t)c * H;
-      for (size_t h = 0; h < H; h++)
-        g[h] += d[h];
-    }
-    for (size_t h = 0; h < H; h++)
-      m->g[C * H + h] += d[h];
-  }
+  lr_backward(m, x, n);
 
   /* L2 on the touched weights, not on the biases (touched[0]). */
   for (size_t t = 1; t < m->n_touched; t++) {
@@ -270,8 +343,11 @@ static double lr_gradient(lr_model *m, const uint32_t *x, size_t n,
 static void lr_gradient_clear(lr_model *m)
 {
   size_t H = (size_t)m->heads;
-  for (size_t t = 0; t < m->n_touched; t++)
-    memset(m->g + (size_t)m->touched[t] * H, 0, H * sizeof *m->g);
+  for (size_t t = 0; t < m->n_touched; t++) {
+    double *g = m->g + (size_t)m->touched[t] * H;
+    for (size_t h = 0; h < H; h++)
+      g[h] = 0;
+  }
 }
 
 /* ---- optimisers ---- */

@@ -5,9 +5,9 @@
  * numpy 1.24): softplus(x) = np.logaddexp(0, x), s(x) = 1/(1+exp(-x)),
  * L_h = sum(m w (softplus(z) - y z)) / N_h, dL/dz = m w (s(z) - y) / N_h.
  * Labels and weights enter as the floats the C code sees (0.3f is
- * 0.30000001192092896).  The logits are exact in float, so the loss (summed in double) must
- * match to 1e-12 relative; the gradients are floats, so 1e-7 relative
- * plus 1e-30 absolute. */
+ * 0.30000001192092896).  The logits are exact in float, so the loss
+ * (summed in double) must match to 1e-12 relative; the gradients are
+ * floats, so 1e-7 relative plus 1e-30 absolute. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
