@@ -1,0 +1,37 @@
+/* method_oracle.c: every click at its click time with its eventual
+ * label (conv_ts != -1).  The one method allowed to see the future: its
+ * labels are not known at the event's time, so it is an upper reference
+ * no deployable method can reach, not a method. */
+#include "models/method_internal.h"
+
+static int oracle_events(const method_env *env, replay_event **ev,
+                         size_t *n)
+{
+  method_evbuf b;
+  int rc = method_evbuf_create(&b, env, 1);
+  if (rc)
+    return rc;
+  size_t first, last;
+  method_stream_range(env, &first, &last);
+  for (size_t k = first; k < last; k++) {
+    uint32_t row = env->clock->order[k];
+    method_evbuf_push(&b, env->log->click_ts[row], row,
+                      env->log->conv_ts[row] != CLICKS_NO_CONVERSION,
+                      REPLAY_FIRST);
+  }
+  method_evbuf_finish(&b, ev, n);
+  return 0;
+}
+
+const method_type method_oracle = {
+    .name = "oracle",
+    .summary = "each click at click time with its eventual label (sees "
+               "the future: upper reference); BCE; serve sigmoid",
+    .aux = AUX_NONE,
+    .heads = 1,
+    .streams = 1,
+    .own_pretrain = 0,
+    .events = oracle_events,
+    .loss = method_loss_bce,
+    .serve = method_serve_sigmoid,
+};
