@@ -23,6 +23,8 @@ static const command commands[] = {
     {"generate", cmd_generate,
      "draw a synthetic click log (Criteo layout) and its truth"},
     {"inspect", cmd_inspect, "summarise a click log: CVR, days, delays"},
+    {"run", cmd_run,
+     "replay a log through time, train and score every method"},
     {"score", cmd_score, "AUC, PR-AUC, AP and NLL of labelled predictions"},
     {"config", cmd_config,
      "print the effective configuration, every key documented"},

@@ -36,7 +36,7 @@ static void put_num(FILE *f, double v)
     fputs("nan", f);
     return;
   }
-  cfg_format_double(v, buf, sizeof buf);
+  cfg_format_double(v == 0 ? 0.0 : v, buf, sizeof buf); /* no "-0" */
   fputs(buf, f);
 }
 
