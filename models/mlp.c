@@ -53,10 +53,14 @@
 #include <string.h>
 
 #include <cblas.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "models/mlp_internal.h"
 #include "sim/log.h"
 
+#define MLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #define MLP_ALIGN 16         /* floats: blocks start on 64 bytes */
 #define MLP_PREDICT_CHUNK 1024
 #define MLP_BN_EPS 1e-3f
@@ -127,6 +131,32 @@ static float mlp_uniform(uint64_t *s, double limit)
   double u = (double)(mlp_rand64(s) >> 11) * 0x1.0p-53;
 
   return (float)((2.0 * u - 1.0) * limit);
+}
+
+/* Flush denormals to zero (and read them as zero) while the learner
+ * computes, as TensorFlow does on CPU: Adam moments of parameters
+ * whose gradient stays zero decay into the denormal range, where x86
+ * arithmetic is some 100 times slower.  The caller's mode comes back
+ * on return (the MXCSR register is per thread). */
+static unsigned mlp_ftz_begin(void)
+{
+#if defined(__SSE__)
+  unsigned old = _mm_getcsr();
+
+  _mm_setcsr(old | 0x8040u); /* FTZ (bit 15) and DAZ (bit 6) */
+  return old;
+#else
+  return 0;
+#endif
+}
+
+static void mlp_ftz_end(unsigned old)
+{
+#if defined(__SSE__)
+  _mm_setcsr(old);
+#else
+  (void)old;
+#endif
 }
 
 /* ---- spec checks and layout --------------------------------------- */
@@ -638,6 +668,7 @@ static void mlp_predict(learner *l, const uint32_t *x, size_t n,
 
   if (n == 0 || mlp_reserve(m, chunk))
     return;
+  unsigned csr = mlp_ftz_begin();
   for (size_t r = 0; r < n; r += chunk) {
     size_t c = n - r < chunk ? n - r : chunk;
     const uint32_t *xr = x + r * m->width;
@@ -653,6 +684,7 @@ static void mlp_predict(learner *l, const uint32_t *x, size_t n,
     }
     mlp_output(m, m->act[m->n_layers - 1], c, logits + r * m->heads);
   }
+  mlp_ftz_end(csr);
 }
 
 /* ---- backward ----------------------------------------------------- */
@@ -818,11 +850,15 @@ static int mlp_forward_backward(mlp *m, const uint32_t *x, size_t n,
     rc = mlp_reserve(m, n);
   if (rc)
     return rc;
+  unsigned csr = mlp_ftz_begin();
   mlp_forward_train(m, x, n);
+  mlp_ftz_end(csr);
   *data_loss = loss(ctx, n, m->heads, m->z, m->dz);
   if (!isfinite(*data_loss))
     return df_fail(DF_EINPUT, "mlp: the loss is %g", *data_loss);
+  csr = mlp_ftz_begin();
   mlp_backward(m, x, n);
+  mlp_ftz_end(csr);
   return 0;
 }
 
@@ -856,7 +892,7 @@ int mlp_gradient(learner *l, const uint32_t *x, size_t n, loss_fn loss,
 
 /* Adam on w[0..n) with gradient g + decay w; clears g.  Returns the
  * sum of w^2 before the step (the L2 term's norm). */
-static float mlp_adam(float *restrict w, float *restrict g,
+MLP_CLONES static float mlp_adam(float *restrict w, float *restrict g,
                       float *restrict m1, float *restrict m2, size_t n,
                       float decay, float lr_t)
 {
@@ -950,8 +986,10 @@ static int mlp_train(learner *l, const uint32_t *x, size_t n, loss_fn loss,
     memset(m->grad, 0, m->n_param * sizeof(float));
     return rc;
   }
+  unsigned csr = mlp_ftz_begin();
   mlp_update_running(m);
   double ss = mlp_update(m);
+  mlp_ftz_end(csr);
   if (loss_value)
     *loss_value = data_loss + m->spec.l2 * ss;
   return 0;
