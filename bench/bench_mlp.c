@@ -10,11 +10,19 @@
  *                       6 B (72*256 + 256*256 + 256*128) per step
  *   sgemm_gflops_1024   OpenBLAS's own square 1024^3 sgemm, same run
  *   params              trainable parameters
+ *   update_us           one dense Adam pass over all of them
+ *   update_embedding_us its share spent on the embedding table (what
+ *                       a lazy embedding update could save at most)
+ *   blas_core           the kernel family OpenBLAS picked; 0.3.21 does
+ *                       not know recent Xeons and falls back to SSE3
+ *                       "Prescott" kernels (about 4x slower), which
+ *                       OPENBLAS_CORETYPE=SkylakeX (or Haswell) fixes
  * Usage: bench_mlp [seconds per batch size, default 3] [one batch size
  * instead of both]. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <cblas.h>
@@ -105,6 +113,26 @@ static double bench_train(learner *l, const uint32_t *x, const float *y,
   return (double)done / (t - t0);
 }
 
+/* Microseconds per optimiser pass, and the embedding table's share
+ * (its fraction of the parameter vector: the pass is uniform). */
+static void bench_update(learner *l, double seconds)
+{
+  size_t len = 0;
+  int reps = 0;
+  double t0 = bench_now(), t;
+
+  mlp_block(l, MLP_EMBED, 0, &len, NULL);
+  do {
+    mlp_optimizer_step(l);
+    reps++;
+    t = bench_now();
+  } while (t - t0 < seconds);
+  double us = (t - t0) / reps * 1e6;
+  printf("update_us=%.1f\n", us);
+  printf("update_embedding_us=%.1f\n",
+         us * (double)len / (double)mlp_param_len(l));
+}
+
 /* OpenBLAS single-thread sgemm on square n x n matrices, GFLOP/s. */
 static double bench_sgemm(int n, double seconds)
 {
@@ -150,6 +178,12 @@ int main(int argc, char **argv)
   if (!x || !y || !(seconds > 0))
     return 2;
   openblas_set_num_threads(1);
+  printf("blas_core=%s\n", openblas_get_corename());
+  if (!strcmp(openblas_get_corename(), "Prescott") &&
+      __builtin_cpu_supports("avx2"))
+    fprintf(stderr, "bench_mlp: hint: OpenBLAS chose SSE3 kernels on an "
+            "AVX2 CPU; try OPENBLAS_CORETYPE=%s\n",
+            __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell");
   for (size_t i = 0; i < pool; i++) {
     for (int j = 0; j < 17; j++) {
       int width = j < 8 ? bench_bins[j] : bench_buckets[j - 8];
@@ -168,8 +202,10 @@ int main(int argc, char **argv)
       return 1;
     }
     double sps = bench_train(l, x, y, pool, batches[b], seconds);
-    if (b == 0)
+    if (b == 0) {
       printf("params=%zu\n", mlp_param_count(l));
+      bench_update(l, seconds / 3);
+    }
     printf("samples_per_s_b%zu=%.0f\n", batches[b], sps);
     printf("gemm_gflops_b%zu=%.1f\n", batches[b], sps * gemm_per_row * 1e-9);
     learner_mlp.destroy(l);

@@ -433,7 +433,7 @@ static int mlp_reserve(mlp *m, size_t n)
 /* ---- BatchNorm kernels -------------------------------------------- */
 
 /* Given mu_j (already the batch mean): var_j and istd_j. */
-static void bn_variance(const float *restrict a, size_t n, int h,
+MLP_CLONES static void bn_variance(const float *restrict a, size_t n, int h,
                         const float *restrict mu, float eps,
                         float *restrict var, float *restrict istd)
 {
@@ -454,7 +454,7 @@ static void bn_variance(const float *restrict a, size_t n, int h,
   }
 }
 
-static void bn_normalize(const float *restrict a, size_t n, int h,
+MLP_CLONES static void bn_normalize(const float *restrict a, size_t n, int h,
                          const float *restrict mu,
                          const float *restrict istd,
                          const float *restrict gamma,
@@ -489,7 +489,7 @@ void mlp_bn_forward(const float *a, size_t n, int h, const float *gamma,
 }
 
 /* dgamma_j, dbeta_j: sums over the batch (overwritten). */
-static void bn_grad_sums(const float *restrict dy,
+MLP_CLONES static void bn_grad_sums(const float *restrict dy,
                          const float *restrict xhat, size_t n, int h,
                          float *restrict dgamma, float *restrict dbeta)
 {
@@ -525,7 +525,7 @@ void mlp_bn_backward(const float *dy, const float *xhat, size_t n, int h,
 
 /* z[n x h1] = u W_1 without the bias: the embedding part as a GEMM,
  * then the one-hot part as a sum of picked rows of W_1. */
-static void mlp_first_layer(mlp *m, const uint32_t *x, size_t n,
+MLP_CLONES static void mlp_first_layer(mlp *m, const uint32_t *x, size_t n,
                             float *restrict z)
 {
   const feat_spec *f = &m->spec.features;
@@ -559,7 +559,7 @@ static void mlp_first_layer(mlp *m, const uint32_t *x, size_t n,
 
 /* a = LeakyReLU(z + b) in place; in training also the column sums
  * into mu (then scaled to the batch mean). */
-static void mlp_leaky(float *restrict a, size_t n, int h,
+MLP_CLONES static void mlp_leaky(float *restrict a, size_t n, int h,
                       const float *restrict b, float slope,
                       float *restrict mu)
 {
@@ -588,7 +588,7 @@ static void mlp_leaky(float *restrict a, size_t n, int h,
 
 /* Inference BatchNorm folded into y = a s + t, s = gamma / sqrt(rv +
  * eps), t = beta - rm s; done in place. */
-static void mlp_bn_infer(mlp *m, int l, float *restrict a, size_t n)
+MLP_CLONES static void mlp_bn_infer(mlp *m, int l, float *restrict a, size_t n)
 {
   int h = m->layer[l].out;
   float *restrict s = m->mu[l], *restrict t = m->var[l];
@@ -608,7 +608,7 @@ static void mlp_bn_infer(mlp *m, int l, float *restrict a, size_t n)
 }
 
 /* z[i * heads + k] = b_o[k] + <y_i, W_o[k]>. */
-static void mlp_output(const mlp *m, const float *restrict y, size_t n,
+MLP_CLONES static void mlp_output(const mlp *m, const float *restrict y, size_t n,
                        float *restrict z)
 {
   int in = m->layer[m->n_layers - 1].out;
@@ -691,7 +691,7 @@ static void mlp_predict(learner *l, const uint32_t *x, size_t n,
 
 /* Output layer: dW_o[k] = sum_i dz_ik y_i, db_o[k] = sum_i dz_ik,
  * dy_i = sum_k dz_ik W_o[k]. */
-static void mlp_output_backward(mlp *m, const float *restrict y, size_t n,
+MLP_CLONES static void mlp_output_backward(mlp *m, const float *restrict y, size_t n,
                                 float *restrict dy)
 {
   int in = m->layer[m->n_layers - 1].out;
@@ -720,7 +720,7 @@ static void mlp_output_backward(mlp *m, const float *restrict y, size_t n,
 
 /* BatchNorm and LeakyReLU backward of layer l, in place on d (dy in,
  * dz out), with dgamma, dbeta and the bias gradient sum_i dz_i. */
-static void mlp_bn_leaky_backward(mlp *m, int l, float *restrict d,
+MLP_CLONES static void mlp_bn_leaky_backward(mlp *m, int l, float *restrict d,
                                   size_t n)
 {
   int h = m->layer[l].out;
@@ -753,7 +753,7 @@ static void mlp_bn_leaky_backward(mlp *m, int l, float *restrict d,
 
 /* First layer: dW_1 rows of the one-hot part by scatter-add, the
  * embedding rows by a GEMM, and the embedding table's gradient. */
-static void mlp_first_backward(mlp *m, const uint32_t *x, size_t n,
+MLP_CLONES static void mlp_first_backward(mlp *m, const uint32_t *x, size_t n,
                                const float *dz)
 {
   const feat_spec *f = &m->spec.features;
@@ -915,7 +915,7 @@ MLP_CLONES static float mlp_adam(float *restrict w, float *restrict g,
 }
 
 /* Adagrad likewise. */
-static float mlp_adagrad(float *restrict w, float *restrict g,
+MLP_CLONES static float mlp_adagrad(float *restrict w, float *restrict g,
                          float *restrict acc, size_t n, float decay,
                          float lr)
 {
@@ -996,6 +996,14 @@ static int mlp_train(learner *l, const uint32_t *x, size_t n, loss_fn loss,
 }
 
 /* ---- internals for tests ------------------------------------------ */
+
+void mlp_optimizer_step(learner *l)
+{
+  unsigned csr = mlp_ftz_begin();
+
+  mlp_update((mlp *)l);
+  mlp_ftz_end(csr);
+}
 
 float *mlp_block(learner *l, enum mlp_block kind, int layer, size_t *len,
                  size_t *off)

@@ -45,6 +45,10 @@ size_t mlp_param_count(const learner *l);
 int mlp_gradient(learner *l, const uint32_t *x, size_t n, loss_fn loss,
                  void *ctx, double *loss_value, float *grad);
 
+/* One optimiser step on the gradient accumulated so far (all zero
+ * outside train): the dense update pass alone, for the benchmark. */
+void mlp_optimizer_step(learner *l);
+
 /* One BatchNorm layer in training mode on a[n x h] (row-major):
  *   mu_j = mean_i a_ij, var_j = mean_i (a_ij - mu_j)^2 (biased),
  *   xhat_ij = (a_ij - mu_j) / sqrt(var_j + eps),
