@@ -235,10 +235,12 @@ static void test_param_count(void **state)
 
 /* ---- gradient check ----------------------------------------------- */
 
-/* Central differences on every trainable parameter of a tiny network
- * with two heads and L2 1e-2, step 1e-2 (float forward, loss summed
- * in double).  A parameter passes if |fd - g| <= 2e-2 max(|fd|, |g|)
- * + 2e-4; at most 1% may fail (a step can cross a LeakyReLU kink). */
+/* Central differences on every trainable parameter (kernels, biases,
+ * gamma, beta, output layer, embeddings) of a tiny network with two
+ * heads and L2 1e-2, step 1e-3 (float forward, loss summed in double,
+ * so the difference quotient carries about 1e-4 of rounding noise).
+ * Each must satisfy |fd - g| <= 2e-2 max(|fd|, |g|) + 2e-4.  (A step
+ * of 1e-2 crosses LeakyReLU kinks for 3 of the 304 parameters.) */
 static void test_gradient_check(void **state)
 {
   learner_spec s = tiny_spec(2);
@@ -248,8 +250,9 @@ static void test_gradient_check(void **state)
   float y[N * 2];
   test_loss t = {y, NULL, N, {0}};
   double loss = 0, lp = 0, lm = 0;
-  const double h = 1e-2;
+  const double h = 1e-3;
   size_t len = 0, checked = 0, failed = 0, nonzero = 0;
+  double worst = 0.0;
 
   s.l2 = 1e-2;
   assert_int_equal(learner_mlp.create(&s, &l), 0);
@@ -273,9 +276,14 @@ static void test_gradient_check(void **state)
     checked++;
     nonzero += fabs(g[i]) > 1e-3;
     failed += fabs(fd - g[i]) > tol;
+    if (fabs(g[i]) > 1e-3)
+      worst = fmax(worst, fabs(fd - g[i]) / fabs(g[i]));
   }
+  print_message("gradient check: %zu parameters, %zu with |g| > 1e-3, "
+                "%zu outside tolerance, worst relative error %.2e\n", checked,
+                nonzero, failed, worst);
   assert_true(nonzero > checked / 3);
-  assert_true(failed * 100 <= checked);
+  assert_int_equal(failed, 0);
   free(g);
   free(scratch);
   learner_mlp.destroy(l);
