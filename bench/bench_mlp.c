@@ -31,8 +31,8 @@
 #include "sim/log.h"
 
 static const int bench_bins[] = {64, 16, 128, 64, 128, 64, 512, 512};
-static const int bench_buckets[] = {512, 128, 256, 256,
-                                    64,  256, 256, 16, 256};
+static const int bench_buckets[] = {512, 128, 256, 256, 64,
+                                    256, 256, 16,  256};
 
 static double bench_now(void)
 {
@@ -136,7 +136,8 @@ static void bench_update(learner *l, double seconds)
 /* OpenBLAS single-thread sgemm on square n x n matrices, GFLOP/s. */
 static double bench_sgemm(int n, double seconds)
 {
-  float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n);
+  float *a = malloc(sizeof(float) * n * n),
+        *b = malloc(sizeof(float) * n * n);
   float *c = malloc(sizeof(float) * n * n);
   int reps = 0;
   double t0, t;
@@ -147,12 +148,12 @@ static double bench_sgemm(int n, double seconds)
     a[i] = (float)(i % 7) * 0.1f;
     b[i] = (float)(i % 5) * 0.1f;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a,
-              n, b, n, 0.0f, c, n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n,
+              b, n, 0.0f, c, n);
   t0 = bench_now();
   do {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f,
-                a, n, b, n, 0.0f, c, n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a,
+                n, b, n, 0.0f, c, n);
     reps++;
     t = bench_now();
   } while (t - t0 < seconds);
@@ -181,7 +182,8 @@ int main(int argc, char **argv)
   printf("blas_core=%s\n", openblas_get_corename());
   if (!strcmp(openblas_get_corename(), "Prescott") &&
       __builtin_cpu_supports("avx2"))
-    fprintf(stderr, "bench_mlp: hint: OpenBLAS chose SSE3 kernels on an "
+    fprintf(stderr,
+            "bench_mlp: hint: OpenBLAS chose SSE3 kernels on an "
             "AVX2 CPU; try OPENBLAS_CORETYPE=%s\n",
             __builtin_cpu_supports("avx512f") ? "SkylakeX" : "Haswell");
   for (size_t i = 0; i < pool; i++) {

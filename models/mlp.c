@@ -60,14 +60,19 @@
 #include "models/mlp_internal.h"
 #include "sim/log.h"
 
-#define MLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#define MLP_ALIGN 16         /* floats: blocks start on 64 bytes */
+/* Element-wise kernels are compiled for AVX-512, AVX2 and baseline
+ * x86-64 and picked at load time, so results repeat bit for bit on one
+ * machine; across machines the order of the vector reductions (like
+ * OpenBLAS's kernels) may change the last bits. */
+#define MLP_CLONES                                                           \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#define MLP_ALIGN         16 /* floats: blocks start on 64 bytes */
 #define MLP_PREDICT_CHUNK 1024
-#define MLP_BN_EPS 1e-3f
-#define MLP_ADAM_B1 0.9
-#define MLP_ADAM_B2 0.999
-#define MLP_EPS 1e-7f
-#define MLP_ADAGRAD_INIT 0.1f
+#define MLP_BN_EPS        1e-3f
+#define MLP_ADAM_B1       0.9
+#define MLP_ADAM_B2       0.999
+#define MLP_EPS           1e-7f
+#define MLP_ADAGRAD_INIT  0.1f
 
 typedef struct mlp_layer {
   int in, out;
@@ -82,8 +87,8 @@ typedef struct mlp {
   int emb_dim, emb_in;        /* embedding width, n_cat * emb_dim */
   size_t emb_rows;
   mlp_layer layer[LEARNER_MAX_HIDDEN];
-  size_t w_out, b_out, emb;   /* offsets */
-  size_t n_decay;             /* [0, n_decay): hidden kernels */
+  size_t w_out, b_out, emb; /* offsets */
+  size_t n_decay;           /* [0, n_decay): hidden kernels */
   size_t n_param, n_real;
   float *param, *grad, *m1, *m2; /* m2 unused by Adagrad */
   float *run_mean[LEARNER_MAX_HIDDEN], *run_var[LEARNER_MAX_HIDDEN];
@@ -167,21 +172,24 @@ static int mlp_check_features(const feat_spec *f)
 
   if (f->n_int < 0 || f->n_cat < 0 || f->n_int > CLICKS_MAX_FEATURES ||
       f->n_cat > CLICKS_MAX_FEATURES || f->n_int + f->n_cat < 1)
-    return df_fail(DF_EINPUT, "mlp: need 1 .. %d integer and categorical "
-                   "fields, got %d and %d", CLICKS_MAX_FEATURES, f->n_int,
-                   f->n_cat);
+    return df_fail(DF_EINPUT,
+                   "mlp: need 1 .. %d integer and categorical "
+                   "fields, got %d and %d",
+                   CLICKS_MAX_FEATURES, f->n_int, f->n_cat);
   for (int j = 0; j < f->n_int; j++) {
     if (f->int_bins[j] < 1 || f->int_off[j] != col)
-      return df_fail(DF_EINPUT, "mlp: integer field %d: bins %d at "
-                     "offset %d, expected offset %d", j, f->int_bins[j],
-                     f->int_off[j], col);
+      return df_fail(DF_EINPUT,
+                     "mlp: integer field %d: bins %d at "
+                     "offset %d, expected offset %d",
+                     j, f->int_bins[j], f->int_off[j], col);
     col += f->int_bins[j];
   }
   for (int k = 0; k < f->n_cat; k++) {
     if (f->cat_buckets[k] < 1 || f->cat_off[k] != col)
-      return df_fail(DF_EINPUT, "mlp: categorical field %d: buckets %d at "
-                     "offset %d, expected offset %d", k,
-                     f->cat_buckets[k], f->cat_off[k], col);
+      return df_fail(DF_EINPUT,
+                     "mlp: categorical field %d: buckets %d at "
+                     "offset %d, expected offset %d",
+                     k, f->cat_buckets[k], f->cat_off[k], col);
     col += f->cat_buckets[k];
   }
   if (f->n_columns != col)
@@ -206,8 +214,10 @@ static int mlp_check_spec(const learner_spec *s)
     return df_fail(DF_EINPUT, "mlp: embedding width %d, need >= 1",
                    s->embedding);
   if (!(s->learning_rate > 0) || !(s->l2 >= 0))
-    return df_fail(DF_EINPUT, "mlp: learning rate %g must be > 0 and "
-                   "l2 %g >= 0", s->learning_rate, s->l2);
+    return df_fail(DF_EINPUT,
+                   "mlp: learning rate %g must be > 0 and "
+                   "l2 %g >= 0",
+                   s->learning_rate, s->l2);
   if (!(s->leaky_slope >= 0 && s->leaky_slope <= 1))
     return df_fail(DF_EINPUT, "mlp: leaky slope %g not in [0, 1]",
                    s->leaky_slope);
@@ -215,8 +225,7 @@ static int mlp_check_spec(const learner_spec *s)
     return df_fail(DF_EINPUT, "mlp: BatchNorm momentum %g not in [0, 1)",
                    s->bn_momentum);
   if (s->optimizer != LEARNER_ADAM && s->optimizer != LEARNER_ADAGRAD)
-    return df_fail(DF_EINPUT, "mlp: unknown optimizer %d",
-                   (int)s->optimizer);
+    return df_fail(DF_EINPUT, "mlp: unknown optimizer %d", (int)s->optimizer);
   return mlp_check_features(&s->features);
 }
 
@@ -434,8 +443,8 @@ static int mlp_reserve(mlp *m, size_t n)
 
 /* Given mu_j (already the batch mean): var_j and istd_j. */
 MLP_CLONES static void bn_variance(const float *restrict a, size_t n, int h,
-                        const float *restrict mu, float eps,
-                        float *restrict var, float *restrict istd)
+                                   const float *restrict mu, float eps,
+                                   float *restrict var, float *restrict istd)
 {
   memset(var, 0, (size_t)h * sizeof(float));
   for (size_t i = 0; i < n; i++) {
@@ -455,11 +464,11 @@ MLP_CLONES static void bn_variance(const float *restrict a, size_t n, int h,
 }
 
 MLP_CLONES static void bn_normalize(const float *restrict a, size_t n, int h,
-                         const float *restrict mu,
-                         const float *restrict istd,
-                         const float *restrict gamma,
-                         const float *restrict beta, float *restrict xhat,
-                         float *restrict y)
+                                    const float *restrict mu,
+                                    const float *restrict istd,
+                                    const float *restrict gamma,
+                                    const float *restrict beta,
+                                    float *restrict xhat, float *restrict y)
 {
   for (size_t i = 0; i < n; i++) {
     const float *restrict ai = a + i * h;
@@ -490,8 +499,9 @@ void mlp_bn_forward(const float *a, size_t n, int h, const float *gamma,
 
 /* dgamma_j, dbeta_j: sums over the batch (overwritten). */
 MLP_CLONES static void bn_grad_sums(const float *restrict dy,
-                         const float *restrict xhat, size_t n, int h,
-                         float *restrict dgamma, float *restrict dbeta)
+                                    const float *restrict xhat, size_t n,
+                                    int h, float *restrict dgamma,
+                                    float *restrict dbeta)
 {
   memset(dgamma, 0, (size_t)h * sizeof(float));
   memset(dbeta, 0, (size_t)h * sizeof(float));
@@ -526,7 +536,7 @@ void mlp_bn_backward(const float *dy, const float *xhat, size_t n, int h,
 /* z[n x h1] = u W_1 without the bias: the embedding part as a GEMM,
  * then the one-hot part as a sum of picked rows of W_1. */
 MLP_CLONES static void mlp_first_layer(mlp *m, const uint32_t *x, size_t n,
-                            float *restrict z)
+                                       float *restrict z)
 {
   const feat_spec *f = &m->spec.features;
   const float *w1 = m->param + m->layer[0].w;
@@ -560,8 +570,8 @@ MLP_CLONES static void mlp_first_layer(mlp *m, const uint32_t *x, size_t n,
 /* a = LeakyReLU(z + b) in place; in training also the column sums
  * into mu (then scaled to the batch mean). */
 MLP_CLONES static void mlp_leaky(float *restrict a, size_t n, int h,
-                      const float *restrict b, float slope,
-                      float *restrict mu)
+                                 const float *restrict b, float slope,
+                                 float *restrict mu)
 {
   if (mu)
     memset(mu, 0, (size_t)h * sizeof(float));
@@ -588,7 +598,8 @@ MLP_CLONES static void mlp_leaky(float *restrict a, size_t n, int h,
 
 /* Inference BatchNorm folded into y = a s + t, s = gamma / sqrt(rv +
  * eps), t = beta - rm s; done in place. */
-MLP_CLONES static void mlp_bn_infer(mlp *m, int l, float *restrict a, size_t n)
+MLP_CLONES static void mlp_bn_infer(mlp *m, int l, float *restrict a,
+                                    size_t n)
 {
   int h = m->layer[l].out;
   float *restrict s = m->mu[l], *restrict t = m->var[l];
@@ -608,8 +619,8 @@ MLP_CLONES static void mlp_bn_infer(mlp *m, int l, float *restrict a, size_t n)
 }
 
 /* z[i * heads + k] = b_o[k] + <y_i, W_o[k]>. */
-MLP_CLONES static void mlp_output(const mlp *m, const float *restrict y, size_t n,
-                       float *restrict z)
+MLP_CLONES static void mlp_output(const mlp *m, const float *restrict y,
+                                  size_t n, float *restrict z)
 {
   int in = m->layer[m->n_layers - 1].out;
   const float *w = m->param + m->w_out, *b = m->param + m->b_out;
@@ -650,11 +661,10 @@ static void mlp_forward_train(mlp *m, const uint32_t *x, size_t n)
     else
       mlp_dense(m, l, m->out[l - 1], n, m->act[l]);
     mlp_leaky(m->act[l], n, h, m->param + m->layer[l].b, slope, m->mu[l]);
-    bn_variance(m->act[l], n, h, m->mu[l], MLP_BN_EPS, m->var[l],
-                m->istd[l]);
+    bn_variance(m->act[l], n, h, m->mu[l], MLP_BN_EPS, m->var[l], m->istd[l]);
     bn_normalize(m->act[l], n, h, m->mu[l], m->istd[l],
-                 m->param + m->layer[l].gamma,
-                 m->param + m->layer[l].beta, m->xhat[l], m->out[l]);
+                 m->param + m->layer[l].gamma, m->param + m->layer[l].beta,
+                 m->xhat[l], m->out[l]);
   }
   mlp_output(m, m->out[m->n_layers - 1], n, m->z);
 }
@@ -678,8 +688,8 @@ static void mlp_predict(learner *l, const uint32_t *x, size_t n,
         mlp_first_layer(m, xr, c, m->act[0]);
       else
         mlp_dense(m, k, m->act[k - 1], c, m->act[k]);
-      mlp_leaky(m->act[k], c, m->layer[k].out,
-                m->param + m->layer[k].b, slope, NULL);
+      mlp_leaky(m->act[k], c, m->layer[k].out, m->param + m->layer[k].b,
+                slope, NULL);
       mlp_bn_infer(m, k, m->act[k], c);
     }
     mlp_output(m, m->act[m->n_layers - 1], c, logits + r * m->heads);
@@ -691,8 +701,8 @@ static void mlp_predict(learner *l, const uint32_t *x, size_t n,
 
 /* Output layer: dW_o[k] = sum_i dz_ik y_i, db_o[k] = sum_i dz_ik,
  * dy_i = sum_k dz_ik W_o[k]. */
-MLP_CLONES static void mlp_output_backward(mlp *m, const float *restrict y, size_t n,
-                                float *restrict dy)
+MLP_CLONES static void mlp_output_backward(mlp *m, const float *restrict y,
+                                           size_t n, float *restrict dy)
 {
   int in = m->layer[m->n_layers - 1].out;
   const float *w = m->param + m->w_out;
@@ -721,7 +731,7 @@ MLP_CLONES static void mlp_output_backward(mlp *m, const float *restrict y, size
 /* BatchNorm and LeakyReLU backward of layer l, in place on d (dy in,
  * dz out), with dgamma, dbeta and the bias gradient sum_i dz_i. */
 MLP_CLONES static void mlp_bn_leaky_backward(mlp *m, int l, float *restrict d,
-                                  size_t n)
+                                             size_t n)
 {
   int h = m->layer[l].out;
   const float *restrict xhat = m->xhat[l];
@@ -754,7 +764,7 @@ MLP_CLONES static void mlp_bn_leaky_backward(mlp *m, int l, float *restrict d,
 /* First layer: dW_1 rows of the one-hot part by scatter-add, the
  * embedding rows by a GEMM, and the embedding table's gradient. */
 MLP_CLONES static void mlp_first_backward(mlp *m, const uint32_t *x, size_t n,
-                               const float *dz)
+                                          const float *dz)
 {
   const feat_spec *f = &m->spec.features;
   int h = m->layer[0].out, e = m->emb_dim;
@@ -771,11 +781,11 @@ MLP_CLONES static void mlp_first_backward(mlp *m, const uint32_t *x, size_t n,
   }
   if (m->emb_in == 0)
     return;
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->emb_in, h,
-              (int)n, 1.0f, m->einp, m->emb_in, dz, h, 0.0f,
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m->emb_in, h, (int)n,
+              1.0f, m->einp, m->emb_in, dz, h, 0.0f,
               gw + (size_t)m->onehot * h, h);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, m->emb_in,
-              h, 1.0f, dz, h, m->param + m->layer[0].w + (size_t)m->onehot * h,
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, m->emb_in, h,
+              1.0f, dz, h, m->param + m->layer[0].w + (size_t)m->onehot * h,
               h, 0.0f, m->de, m->emb_in);
   for (size_t i = 0; i < n; i++)
     for (int k = 0; k < f->n_cat; k++) {
@@ -803,11 +813,10 @@ static void mlp_backward(mlp *m, const uint32_t *x, size_t n)
       mlp_first_backward(m, x, n, d);
       break;
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, h, (int)n,
-                1.0f, m->out[l - 1], in, d, h, 0.0f,
-                m->grad + m->layer[l].w, h);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, in, h,
-                1.0f, d, h, m->param + m->layer[l].w, h, 0.0f, d_prev, in);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, h, (int)n, 1.0f,
+                m->out[l - 1], in, d, h, 0.0f, m->grad + m->layer[l].w, h);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, in, h, 1.0f,
+                d, h, m->param + m->layer[l].w, h, 0.0f, d_prev, in);
     float *t = d;
     d = d_prev;
     d_prev = t;
@@ -826,13 +835,17 @@ static int mlp_check_rows(const mlp *m, const uint32_t *x, size_t n)
     const uint32_t *xi = x + i * m->width;
     for (int j = 0; j < f->n_int; j++)
       if (xi[j] - (uint32_t)f->int_off[j] >= (uint32_t)f->int_bins[j])
-        return df_fail(DF_EINPUT, "mlp: row %zu: column %u is not in "
-                       "integer field %d", i, xi[j], j);
+        return df_fail(DF_EINPUT,
+                       "mlp: row %zu: column %u is not in "
+                       "integer field %d",
+                       i, xi[j], j);
     for (int k = 0; k < f->n_cat; k++) {
       uint32_t c = xi[f->n_int + k];
       if (c - (uint32_t)f->cat_off[k] >= (uint32_t)f->cat_buckets[k])
-        return df_fail(DF_EINPUT, "mlp: row %zu: column %u is not in "
-                       "categorical field %d", i, c, k);
+        return df_fail(DF_EINPUT,
+                       "mlp: row %zu: column %u is not in "
+                       "categorical field %d",
+                       i, c, k);
     }
   }
   return 0;
@@ -841,8 +854,7 @@ static int mlp_check_rows(const mlp *m, const uint32_t *x, size_t n)
 /* Forward, loss and backward: m->grad holds dL/dtheta without the L2
  * term, *data_loss the caller's loss. */
 static int mlp_forward_backward(mlp *m, const uint32_t *x, size_t n,
-                                loss_fn loss, void *ctx,
-                                double *data_loss)
+                                loss_fn loss, void *ctx, double *data_loss)
 {
   int rc = mlp_check_rows(m, x, n);
 
@@ -893,8 +905,8 @@ int mlp_gradient(learner *l, const uint32_t *x, size_t n, loss_fn loss,
 /* Adam on w[0..n) with gradient g + decay w; clears g.  Returns the
  * sum of w^2 before the step (the L2 term's norm). */
 MLP_CLONES static float mlp_adam(float *restrict w, float *restrict g,
-                      float *restrict m1, float *restrict m2, size_t n,
-                      float decay, float lr_t)
+                                 float *restrict m1, float *restrict m2,
+                                 size_t n, float decay, float lr_t)
 {
   const float b1 = (float)MLP_ADAM_B1, b2 = (float)MLP_ADAM_B2;
   float ss = 0.0f;
@@ -916,8 +928,8 @@ MLP_CLONES static float mlp_adam(float *restrict w, float *restrict g,
 
 /* Adagrad likewise. */
 MLP_CLONES static float mlp_adagrad(float *restrict w, float *restrict g,
-                         float *restrict acc, size_t n, float decay,
-                         float lr)
+                                    float *restrict acc, size_t n,
+                                    float decay, float lr)
 {
   float ss = 0.0f;
 
@@ -950,12 +962,12 @@ static double mlp_update(mlp *m)
     return ss;
   }
   double t = (double)m->step;
-  float lr_t = (float)(m->spec.learning_rate *
-                       sqrt(1.0 - pow(MLP_ADAM_B2, t)) /
-                       (1.0 - pow(MLP_ADAM_B1, t)));
+  float lr_t =
+      (float)(m->spec.learning_rate * sqrt(1.0 - pow(MLP_ADAM_B2, t)) /
+              (1.0 - pow(MLP_ADAM_B1, t)));
   ss = mlp_adam(m->param, m->grad, m->m1, m->m2, nd, decay, lr_t);
-  mlp_adam(m->param + nd, m->grad + nd, m->m1 + nd, m->m2 + nd, rest,
-           0.0f, lr_t);
+  mlp_adam(m->param + nd, m->grad + nd, m->m1 + nd, m->m2 + nd, rest, 0.0f,
+           lr_t);
   return ss;
 }
 

@@ -91,12 +91,11 @@ static void test_rows(const learner_spec *s, size_t n, uint32_t *x)
 
   for (size_t i = 0; i < n; i++) {
     for (int j = 0; j < f->n_int; j++)
-      x[i * w + j] = (uint32_t)(f->int_off[j] +
-                                (int)(test_rand() % f->int_bins[j]));
+      x[i * w + j] =
+          (uint32_t)(f->int_off[j] + (int)(test_rand() % f->int_bins[j]));
     for (int k = 0; k < f->n_cat; k++)
       x[i * w + f->n_int + k] =
-          (uint32_t)(f->cat_off[k] +
-                     (int)(test_rand() % f->cat_buckets[k]));
+          (uint32_t)(f->cat_off[k] + (int)(test_rand() % f->cat_buckets[k]));
   }
 }
 
@@ -149,8 +148,9 @@ static const bad_case bad_cases[] = {
     {"momentum", 1, "mlp: BatchNorm momentum 1 not in [0, 1)"},
     {"lr", 0, "mlp: learning rate 0 must be > 0 and l2 0 >= 0"},
     {"n_columns", 5, "mlp: n_columns 5, fields add up to 19"},
-    {"cat_off", 3, "mlp: categorical field 1: buckets 3 at offset 3, "
-                   "expected offset 16"},
+    {"cat_off", 3,
+     "mlp: categorical field 1: buckets 3 at offset 3, "
+     "expected offset 16"},
 };
 
 static void test_create_bad(void **state)
@@ -280,8 +280,8 @@ static void test_gradient_check(void **state)
       worst = fmax(worst, fabs(fd - g[i]) / fabs(g[i]));
   }
   print_message("gradient check: %zu parameters, %zu with |g| > 1e-3, "
-                "%zu outside tolerance, worst relative error %.2e\n", checked,
-                nonzero, failed, worst);
+                "%zu outside tolerance, worst relative error %.2e\n",
+                checked, nonzero, failed, worst);
   assert_true(nonzero > checked / 3);
   assert_int_equal(failed, 0);
   free(g);
@@ -413,8 +413,7 @@ static void test_weight_equals_duplicate(void **state)
  * Checked on every parameter within 1e-7 + 1e-4 |w1 - w0|. */
 static void test_first_step(void **state)
 {
-  static const enum learner_optimizer opt[] = {LEARNER_ADAM,
-                                               LEARNER_ADAGRAD};
+  static const enum learner_optimizer opt[] = {LEARNER_ADAM, LEARNER_ADAGRAD};
 
   for (size_t c = 0; c < 2; c++) {
     learner_spec s = tiny_spec(1);
@@ -460,9 +459,8 @@ static void test_first_step(void **state)
  * dense input, Dense, LeakyReLU, BatchNorm with batch statistics
  * (train) or running ones.  z[n * heads]; mu0 gets layer 0's batch
  * mean. */
-static void ref_forward(learner *l, const learner_spec *s,
-                        const uint32_t *x, size_t n, int train, double *z,
-                        double *mu0)
+static void ref_forward(learner *l, const learner_spec *s, const uint32_t *x,
+                        size_t n, int train, double *z, double *mu0)
 {
   const feat_spec *f = &s->features;
   int w = f->n_int + f->n_cat, in = f->cat_off[0] + f->n_cat * s->embedding;
@@ -618,8 +616,8 @@ static void test_learns_logistic(void **state)
 /* ---- determinism and clones --------------------------------------- */
 
 /* Train k steps of batch n on fixed data from row offset r0. */
-static void train_steps(learner *l, const uint32_t *x, const float *y,
-                        int k, size_t n)
+static void train_steps(learner *l, const uint32_t *x, const float *y, int k,
+                        size_t n)
 {
   double loss = 0;
 
