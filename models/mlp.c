@@ -676,8 +676,13 @@ static void mlp_predict(learner *l, const uint32_t *x, size_t n,
   float slope = (float)m->spec.leaky_slope;
   size_t chunk = n < MLP_PREDICT_CHUNK ? n : MLP_PREDICT_CHUNK;
 
-  if (n == 0 || mlp_reserve(m, chunk))
+  if (n == 0)
     return;
+  if (mlp_reserve(m, chunk)) { /* no status to return: mark the rows */
+    for (size_t i = 0; i < n * (size_t)m->heads; i++)
+      logits[i] = NAN;
+    return;
+  }
   unsigned csr = mlp_ftz_begin();
   for (size_t r = 0; r < n; r += chunk) {
     size_t c = n - r < chunk ? n - r : chunk;
