@@ -184,6 +184,14 @@ static void test_create_bad(void **state)
   }
 }
 
+/* A loss that failed: NaN value, zero gradient. */
+static double test_nan_loss(void *ctx, size_t n, int heads, const float *z,
+                            float *grad)
+{
+  memset(grad, 0, n * (size_t)heads * sizeof *grad);
+  return NAN;
+}
+
 static void test_train_bad_rows(void **state)
 {
   learner_spec s = tiny_spec(1);
@@ -209,6 +217,14 @@ static void test_train_bad_rows(void **state)
   assert_int_equal(learner_mlp.train(l, x, 0, test_bce, &t, &loss),
                    DF_EINPUT);
   assert_string_equal(df_errmsg(), "mlp: batch of 0 rows, need 1 .. 2^30");
+  x[9] = 16;
+  float before[2], after[2];
+  learner_mlp.predict(l, x, 2, before);
+  assert_int_equal(learner_mlp.train(l, x, 2, test_nan_loss, NULL, &loss),
+                   DF_EINPUT);
+  assert_string_equal(df_errmsg(), "mlp: the loss is nan");
+  learner_mlp.predict(l, x, 2, after);
+  assert_memory_equal(before, after, sizeof before);
   learner_mlp.destroy(l);
 }
 
