@@ -1,0 +1,728 @@
+/* test_mlp.c: the MLP learner (models/mlp.c).
+ *
+ * Gradients against central differences, BatchNorm against a direct
+ * double computation, sample weights against duplicated rows, the
+ * optimisers' first step against their formulas, inference against a
+ * reference forward pass, learning a known logistic target to near its
+ * Bayes NLL, determinism, clone independence and bad input.  The loss
+ * is a private weighted BCE (models/loss.c is not needed here). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <cmocka.h>
+
+#include "models/mlp_internal.h"
+#include "sim/log.h"
+
+/* ---- fixtures ----------------------------------------------------- */
+
+/* Small layout: bins and buckets given, offsets filled in. */
+static learner_spec test_spec(int n_int, const int *bins, int n_cat,
+                              const int *buckets, int emb, int n_hidden,
+                              const int *hidden, int heads)
+{
+  learner_spec s;
+  int col = 0;
+
+  memset(&s, 0, sizeof s);
+  s.features.n_int = n_int;
+  s.features.n_cat = n_cat;
+  for (int j = 0; j < n_int; j++) {
+    s.features.int_bins[j] = bins[j];
+    s.features.int_off[j] = col;
+    col += bins[j];
+  }
+  for (int k = 0; k < n_cat; k++) {
+    s.features.cat_buckets[k] = buckets[k];
+    s.features.cat_off[k] = col;
+    col += buckets[k];
+  }
+  s.features.n_columns = col;
+  s.heads = heads;
+  s.optimizer = LEARNER_ADAM;
+  s.learning_rate = 1e-3;
+  s.l2 = 0.0;
+  s.embedding = emb;
+  s.n_hidden = n_hidden;
+  for (int l = 0; l < n_hidden; l++)
+    s.hidden[l] = hidden[l];
+  s.leaky_slope = 0.2;
+  s.bn_momentum = 0.99;
+  s.seed = 7;
+  return s;
+}
+
+static const int tiny_bins[] = {3, 4, 5};
+static const int tiny_buckets[] = {4, 3};
+static const int tiny_hidden[] = {6, 5};
+
+static learner_spec tiny_spec(int heads)
+{
+  return test_spec(3, tiny_bins, 2, tiny_buckets, 3, 2, tiny_hidden, heads);
+}
+
+static uint64_t test_rng = 12345;
+
+static uint64_t test_rand(void)
+{
+  uint64_t z = (test_rng += 0x9e3779b97f4a7c15ULL);
+
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+static double test_unif(void)
+{
+  return (double)(test_rand() >> 11) * 0x1.0p-53;
+}
+
+/* Random valid rows for spec s. */
+static void test_rows(const learner_spec *s, size_t n, uint32_t *x)
+{
+  const feat_spec *f = &s->features;
+  int w = f->n_int + f->n_cat;
+
+  for (size_t i = 0; i < n; i++) {
+    for (int j = 0; j < f->n_int; j++)
+      x[i * w + j] =
+          (uint32_t)(f->int_off[j] + (int)(test_rand() % f->int_bins[j]));
+    for (int k = 0; k < f->n_cat; k++)
+      x[i * w + f->n_int + k] =
+          (uint32_t)(f->cat_off[k] + (int)(test_rand() % f->cat_buckets[k]));
+  }
+}
+
+/* Private loss: L = (1/denom) sum_ih w_i [softplus(z_ih) - y_ih z_ih],
+ * dL/dz_ih = w_i (s(z_ih) - y_ih) / denom.  Records the logits. */
+typedef struct test_loss {
+  const float *y; /* [n * heads] */
+  const float *w; /* [n], NULL: 1 */
+  double denom;
+  float z[4096];
+} test_loss;
+
+static double test_softplus(double x)
+{
+  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+static double test_bce(void *ctx, size_t n, int heads, const float *z,
+                       float *grad)
+{
+  test_loss *t = ctx;
+  double sum = 0.0;
+
+  for (size_t i = 0; i < n * (size_t)heads; i++) {
+    double w = t->w ? t->w[i / heads] : 1.0, zi = z[i];
+
+    sum += w * (test_softplus(zi) - t->y[i] * zi);
+    grad[i] = (float)(w * (1.0 / (1.0 + exp(-zi)) - t->y[i]) / t->denom);
+    if (i < 4096)
+      t->z[i] = z[i];
+  }
+  return sum / t->denom;
+}
+
+/* ---- bad input ---------------------------------------------------- */
+
+typedef struct bad_case {
+  const char *field;
+  int value;
+  const char *message;
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"heads", 0, "mlp: heads 0 not in 1 .. 4"},
+    {"heads", 5, "mlp: heads 5 not in 1 .. 4"},
+    {"n_hidden", 0, "mlp: 0 hidden layers, need 1 .. 8"},
+    {"hidden1", 0, "mlp: hidden layer 1 has 0 units"},
+    {"embedding", 0, "mlp: embedding width 0, need >= 1"},
+    {"slope", -1, "mlp: leaky slope -1 not in [0, 1]"},
+    {"momentum", 1, "mlp: BatchNorm momentum 1 not in [0, 1)"},
+    {"lr", 0, "mlp: learning rate 0 must be > 0 and l2 0 >= 0"},
+    {"n_columns", 5, "mlp: n_columns 5, fields add up to 19"},
+    {"cat_off", 3,
+     "mlp: categorical field 1: buckets 3 at offset 3, "
+     "expected offset 16"},
+};
+
+static void test_create_bad(void **state)
+{
+  for (size_t c = 0; c < sizeof bad_cases / sizeof bad_cases[0]; c++) {
+    learner_spec s = tiny_spec(1);
+    const bad_case *b = &bad_cases[c];
+    learner *l = (learner *)&s; /* must be reset to NULL */
+
+    if (!strcmp(b->field, "heads"))
+      s.heads = b->value;
+    else if (!strcmp(b->field, "n_hidden"))
+      s.n_hidden = b->value;
+    else if (!strcmp(b->field, "hidden1"))
+      s.hidden[1] = b->value;
+    else if (!strcmp(b->field, "embedding"))
+      s.embedding = b->value;
+    else if (!strcmp(b->field, "slope"))
+      s.leaky_slope = b->value;
+    else if (!strcmp(b->field, "momentum"))
+      s.bn_momentum = b->value;
+    else if (!strcmp(b->field, "lr"))
+      s.learning_rate = b->value;
+    else if (!strcmp(b->field, "n_columns"))
+      s.features.n_columns = b->value;
+    else
+      s.features.cat_off[1] = b->value;
+    assert_int_equal(learner_mlp.create(&s, &l), DF_EINPUT);
+    assert_null(l);
+    assert_string_equal(df_errmsg(), b->message);
+  }
+}
+
+/* A loss that failed: NaN value, zero gradient. */
+static double test_nan_loss(void *ctx, size_t n, int heads, const float *z,
+                            float *grad)
+{
+  memset(grad, 0, n * (size_t)heads * sizeof *grad);
+  return NAN;
+}
+
+static void test_train_bad_rows(void **state)
+{
+  learner_spec s = tiny_spec(1);
+  learner *l = NULL;
+  uint32_t x[2 * 5] = {0, 3, 7, 12, 16, 1, 4, 8, 13, 17};
+  float y[2] = {0, 1};
+  test_loss t = {y, NULL, 2.0, {0}};
+  double loss = 0;
+
+  assert_int_equal(learner_mlp.create(&s, &l), 0);
+  assert_int_equal(learner_mlp.train(l, x, 2, test_bce, &t, &loss), 0);
+  x[6] = 2; /* row 1, field 1 (offset 3, 4 bins) */
+  assert_int_equal(learner_mlp.train(l, x, 2, test_bce, &t, &loss),
+                   DF_EINPUT);
+  assert_string_equal(df_errmsg(),
+                      "mlp: row 1: column 2 is not in integer field 1");
+  x[6] = 4;
+  x[9] = 15; /* row 1, categorical field 1 starts at 16 */
+  assert_int_equal(learner_mlp.train(l, x, 2, test_bce, &t, &loss),
+                   DF_EINPUT);
+  assert_string_equal(df_errmsg(),
+                      "mlp: row 1: column 15 is not in categorical field 1");
+  assert_int_equal(learner_mlp.train(l, x, 0, test_bce, &t, &loss),
+                   DF_EINPUT);
+  assert_string_equal(df_errmsg(), "mlp: batch of 0 rows, need 1 .. 2^30");
+  x[9] = 16;
+  float before[2], after[2];
+  learner_mlp.predict(l, x, 2, before);
+  assert_int_equal(learner_mlp.train(l, x, 2, test_nan_loss, NULL, &loss),
+                   DF_EINPUT);
+  assert_string_equal(df_errmsg(), "mlp: the loss is nan");
+  learner_mlp.predict(l, x, 2, after);
+  assert_memory_equal(before, after, sizeof before);
+  learner_mlp.destroy(l);
+}
+
+/* ---- sizes -------------------------------------------------------- */
+
+/* The paper's network: 8 integer fields (1488 bins), 9 categorical
+ * (2000 buckets, 8-wide embeddings), 256-256-128, one head:
+ * 1560*256+256 + 256*256+256 + 256*128+128 + 128+1 + 2*640 + 16000 =
+ * 515713 trainable parameters, plus 1280 running statistics = 516993,
+ * the paper's "about 517k". */
+static void test_param_count(void **state)
+{
+  static const int bins[] = {64, 16, 128, 64, 128, 64, 512, 512};
+  static const int buckets[] = {512, 128, 256, 256, 64, 256, 256, 16, 256};
+  static const int hidden[] = {256, 256, 128};
+  learner_spec s = test_spec(8, bins, 9, buckets, 8, 3, hidden, 1);
+  learner *l = NULL;
+
+  assert_int_equal(learner_mlp.create(&s, &l), 0);
+  assert_int_equal(mlp_param_count(l), 515713);
+  assert_true(mlp_param_len(l) >= 515713);
+  learner_mlp.destroy(l);
+}
+
+/* ---- gradient check ----------------------------------------------- */
+
+/* Central differences on every trainable parameter (kernels, biases,
+ * gamma, beta, output layer, embeddings) of a tiny network with two
+ * heads and L2 1e-2, step 1e-3 (float forward, loss summed in double,
+ * so the difference quotient carries about 1e-4 of rounding noise).
+ * Each must satisfy |fd - g| <= 2e-2 max(|fd|, |g|) + 2e-4.  (A step
+ * of 1e-2 crosses LeakyReLU kinks for 3 of the 304 parameters.) */
+static void test_gradient_check(void **state)
+{
+  learner_spec s = tiny_spec(2);
+  learner *l = NULL;
+  enum { N = 7 };
+  uint32_t x[N * 5];
+  float y[N * 2];
+  test_loss t = {y, NULL, N, {0}};
+  double loss = 0, lp = 0, lm = 0;
+  const double h = 1e-3;
+  size_t len = 0, checked = 0, failed = 0, nonzero = 0;
+  double worst = 0.0;
+
+  s.l2 = 1e-2;
+  assert_int_equal(learner_mlp.create(&s, &l), 0);
+  test_rows(&s, N, x);
+  for (int i = 0; i < N * 2; i++)
+    y[i] = (float)(test_rand() % 2);
+  size_t np = mlp_param_len(l);
+  float *g = calloc(np, sizeof *g), *scratch = calloc(np, sizeof *g);
+  assert_int_equal(mlp_gradient(l, x, N, test_bce, &t, &loss, g), 0);
+  float *p = mlp_block(l, MLP_KERNEL, 0, &len, NULL);
+  for (size_t i = 0; i < np; i++) {
+    float keep = p[i];
+
+    p[i] = (float)(keep + h);
+    assert_int_equal(mlp_gradient(l, x, N, test_bce, &t, &lp, scratch), 0);
+    p[i] = (float)(keep - h);
+    assert_int_equal(mlp_gradient(l, x, N, test_bce, &t, &lm, scratch), 0);
+    p[i] = keep;
+    double fd = (lp - lm) / (2 * h);
+    double tol = 2e-2 * fmax(fabs(fd), fabs(g[i])) + 2e-4;
+    checked++;
+    nonzero += fabs(g[i]) > 1e-3;
+    failed += fabs(fd - g[i]) > tol;
+    if (fabs(g[i]) > 1e-3)
+      worst = fmax(worst, fabs(fd - g[i]) / fabs(g[i]));
+  }
+  print_message("gradient check: %zu parameters, %zu with |g| > 1e-3, "
+                "%zu outside tolerance, worst relative error %.2e\n",
+                checked, nonzero, failed, worst);
+  assert_true(nonzero > checked / 3);
+  assert_int_equal(failed, 0);
+  free(g);
+  free(scratch);
+  learner_mlp.destroy(l);
+}
+
+/* ---- BatchNorm ---------------------------------------------------- */
+
+/* Direct double BatchNorm of column j: y_ij = gamma (a_ij - mu) /
+ * sqrt(var + eps) + beta with the biased variance. */
+static double ref_bn_objective(const double *a, size_t n, int h,
+                               const double *gamma, const double *beta,
+                               double eps, const double *c, double *y)
+{
+  double f = 0.0;
+
+  for (int j = 0; j < h; j++) {
+    double mu = 0.0, var = 0.0;
+    for (size_t i = 0; i < n; i++)
+      mu += a[i * h + j] / n;
+    for (size_t i = 0; i < n; i++)
+      var += (a[i * h + j] - mu) * (a[i * h + j] - mu) / n;
+    for (size_t i = 0; i < n; i++) {
+      double v = gamma[j] * (a[i * h + j] - mu) / sqrt(var + eps) + beta[j];
+      if (y)
+        y[i * h + j] = v;
+      f += c[i * h + j] * v;
+    }
+  }
+  return f;
+}
+
+/* Forward outputs within 1e-5; backward of f = sum c_ij y_ij against
+ * central differences in double (step 1e-6) within 1e-4. */
+static void test_batchnorm(void **state)
+{
+  enum { N = 5, H = 3 };
+  double a[N * H], c[N * H], y[N * H], gamma[H], beta[H];
+  float af[N * H], cf[N * H], yf[N * H], xh[N * H], dx[N * H];
+  float gf[H], bf[H], mu[H], var[H], istd[H], dg[H], db[H];
+  const float eps = 1e-3f;
+
+  for (int k = 0; k < N * H; k++) {
+    af[k] = (float)(4 * test_unif() - 2);
+    cf[k] = (float)(2 * test_unif() - 1);
+    a[k] = af[k];
+    c[k] = cf[k];
+  }
+  for (int j = 0; j < H; j++) {
+    gf[j] = (float)(0.5 + test_unif());
+    bf[j] = (float)(test_unif() - 0.5);
+    gamma[j] = gf[j];
+    beta[j] = bf[j];
+  }
+  mlp_bn_forward(af, N, H, gf, bf, eps, mu, var, istd, xh, yf);
+  ref_bn_objective(a, N, H, gamma, beta, eps, c, y);
+  for (int k = 0; k < N * H; k++)
+    assert_true(fabs(yf[k] - y[k]) < 1e-5);
+
+  mlp_bn_backward(cf, xh, N, H, gf, istd, dg, db, dx);
+  for (int k = 0; k < N * H; k++) {
+    double keep = a[k], fp, fm;
+    a[k] = keep + 1e-6;
+    fp = ref_bn_objective(a, N, H, gamma, beta, eps, c, NULL);
+    a[k] = keep - 1e-6;
+    fm = ref_bn_objective(a, N, H, gamma, beta, eps, c, NULL);
+    a[k] = keep;
+    assert_true(fabs(dx[k] - (fp - fm) / 2e-6) < 1e-4);
+  }
+  for (int j = 0; j < H; j++) {
+    double sg = 0.0, sb = 0.0;
+    for (int i = 0; i < N; i++) {
+      sb += c[i * H + j];
+      sg += c[i * H + j] * (y[i * H + j] - beta[j]) / gamma[j];
+    }
+    assert_true(fabs(dg[j] - sg) < 1e-4);
+    assert_true(fabs(db[j] - sb) < 1e-5);
+  }
+}
+
+/* ---- weights ------------------------------------------------------ */
+
+/* Weight 2 on a batch B equals B twice with weight 1: the batch
+ * statistics are the same, so loss and gradient agree within float
+ * rounding (1e-5 relative to the gradient's largest entry). */
+static void test_weight_equals_duplicate(void **state)
+{
+  learner_spec s = tiny_spec(1);
+  learner *l = NULL;
+  enum { N = 9 };
+  uint32_t x[2 * N * 5];
+  float y[2 * N], w2[N];
+  double l1 = 0, l2 = 0;
+
+  s.l2 = 1e-3;
+  assert_int_equal(learner_mlp.create(&s, &l), 0);
+  test_rows(&s, N, x);
+  memcpy(x + N * 5, x, N * 5 * sizeof *x);
+  for (int i = 0; i < N; i++) {
+    y[i] = y[N + i] = (float)(test_rand() % 2);
+    w2[i] = 2.0f;
+  }
+  size_t np = mlp_param_len(l);
+  float *ga = calloc(np, sizeof *ga), *gb = calloc(np, sizeof *gb);
+  test_loss weighted = {y, w2, 2 * N, {0}}, dup = {y, NULL, 2 * N, {0}};
+  assert_int_equal(mlp_gradient(l, x, N, test_bce, &weighted, &l1, ga), 0);
+  assert_int_equal(mlp_gradient(l, x, 2 * N, test_bce, &dup, &l2, gb), 0);
+  assert_true(fabs(l1 - l2) < 1e-6);
+  double gmax = 0, dmax = 0;
+  for (size_t i = 0; i < np; i++) {
+    gmax = fmax(gmax, fabs(ga[i]));
+    dmax = fmax(dmax, fabs(ga[i] - gb[i]));
+  }
+  assert_true(gmax > 1e-3);
+  assert_true(dmax <= 1e-5 * gmax);
+  free(ga);
+  free(gb);
+  learner_mlp.destroy(l);
+}
+
+/* ---- optimisers --------------------------------------------------- */
+
+/* First step from the gradient g (with L2): Adam (Keras)
+ *   w1 = w0 - lr sqrt(1 - b2) / (1 - b1) * (1 - b1) g /
+ *        (sqrt((1 - b2) g^2) + 1e-7),
+ * Adagrad (Keras, accumulator from 0.1)
+ *   w1 = w0 - lr g / (sqrt(0.1 + g^2) + 1e-7).
+ * Checked on every parameter within 1e-7 + 1e-4 |w1 - w0|. */
+static void test_first_step(void **state)
+{
+  static const enum learner_optimizer opt[] = {LEARNER_ADAM, LEARNER_ADAGRAD};
+
+  for (size_t c = 0; c < 2; c++) {
+    learner_spec s = tiny_spec(1);
+    learner *l = NULL;
+    enum { N = 8 };
+    uint32_t x[N * 5];
+    float y[N];
+    test_loss t = {y, NULL, N, {0}};
+    double loss = 0, loss2 = 0;
+
+    s.optimizer = opt[c];
+    s.learning_rate = 0.01;
+    s.l2 = 1e-2;
+    assert_int_equal(learner_mlp.create(&s, &l), 0);
+    test_rows(&s, N, x);
+    for (int i = 0; i < N; i++)
+      y[i] = (float)(i % 2);
+    size_t np = mlp_param_len(l);
+    float *g = calloc(np, sizeof *g), *w0 = calloc(np, sizeof *g);
+    float *p = mlp_block(l, MLP_KERNEL, 0, NULL, NULL);
+    memcpy(w0, p, np * sizeof *p);
+    assert_int_equal(mlp_gradient(l, x, N, test_bce, &t, &loss, g), 0);
+    assert_int_equal(learner_mlp.train(l, x, N, test_bce, &t, &loss2), 0);
+    assert_true(fabs(loss - loss2) < 1e-6);
+    for (size_t i = 0; i < np; i++) {
+      double gi = g[i], step;
+      if (opt[c] == LEARNER_ADAM)
+        step = 0.01 * sqrt(1 - 0.999) / (1 - 0.9) * (0.1 * gi) /
+               (sqrt(0.001 * gi * gi) + 1e-7);
+      else
+        step = 0.01 * gi / (sqrt(0.1 + gi * gi) + 1e-7);
+      assert_true(fabs((w0[i] - p[i]) - step) <= 1e-7 + 1e-4 * fabs(step));
+    }
+    free(g);
+    free(w0);
+    learner_mlp.destroy(l);
+  }
+}
+
+/* ---- inference ---------------------------------------------------- */
+
+/* Reference forward in double straight from the parameter blocks:
+ * dense input, Dense, LeakyReLU, BatchNorm with batch statistics
+ * (train) or running ones.  z[n * heads]; mu0 gets layer 0's batch
+ * mean. */
+static void ref_forward(learner *l, const learner_spec *s, const uint32_t *x,
+                        size_t n, int train, double *z, double *mu0)
+{
+  const feat_spec *f = &s->features;
+  int w = f->n_int + f->n_cat, in = f->cat_off[0] + f->n_cat * s->embedding;
+  double *u = calloc(n * 64, sizeof *u), *v = calloc(n * 64, sizeof *v);
+  const float *emb = mlp_block(l, MLP_EMBED, 0, NULL, NULL);
+
+  for (size_t i = 0; i < n; i++) {
+    for (int j = 0; j < f->n_int; j++)
+      u[i * in + x[i * w + j]] = 1.0;
+    for (int k = 0; k < f->n_cat; k++)
+      for (int e = 0; e < s->embedding; e++)
+        u[i * in + f->cat_off[0] + k * s->embedding + e] =
+            emb[(x[i * w + f->n_int + k] - f->cat_off[0]) * s->embedding + e];
+  }
+  for (int L = 0; L < s->n_hidden; L++) {
+    int h = s->hidden[L];
+    const float *W = mlp_block(l, MLP_KERNEL, L, NULL, NULL);
+    const float *b = mlp_block(l, MLP_BIAS, L, NULL, NULL);
+    const float *ga = mlp_block(l, MLP_GAMMA, L, NULL, NULL);
+    const float *be = mlp_block(l, MLP_BETA, L, NULL, NULL);
+    const float *rm = mlp_block(l, MLP_RUN_MEAN, L, NULL, NULL);
+    const float *rv = mlp_block(l, MLP_RUN_VAR, L, NULL, NULL);
+    for (size_t i = 0; i < n; i++)
+      for (int j = 0; j < h; j++) {
+        double a = b[j];
+        for (int c = 0; c < in; c++)
+          a += u[i * in + c] * W[c * h + j];
+        v[i * h + j] = a > 0 ? a : s->leaky_slope * a;
+      }
+    for (int j = 0; j < h; j++) {
+      double mu = 0, var = 0;
+      for (size_t i = 0; i < n; i++)
+        mu += v[i * h + j] / n;
+      for (size_t i = 0; i < n; i++)
+        var += (v[i * h + j] - mu) * (v[i * h + j] - mu) / n;
+      if (L == 0 && mu0)
+        mu0[j] = mu;
+      if (!train) {
+        mu = rm[j];
+        var = rv[j];
+      }
+      for (size_t i = 0; i < n; i++)
+        u[i * h + j] = ga[j] * (v[i * h + j] - mu) / sqrt(var + 1e-3) + be[j];
+    }
+    in = h;
+  }
+  const float *W = mlp_block(l, MLP_KERNEL, s->n_hidden, NULL, NULL);
+  const float *b = mlp_block(l, MLP_BIAS, s->n_hidden, NULL, NULL);
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < s->heads; k++) {
+      z[i * s->heads + k] = b[k];
+      for (int c = 0; c < in; c++)
+        z[i * s->heads + k] += u[i * in + c] * W[k * in + c];
+    }
+  free(u);
+  free(v);
+}
+
+/* Training-mode logits match the reference with batch statistics, the
+ * running mean moves to (1 - 0.99) batch mean after one step, and
+ * predict matches the reference with running statistics, which
+ * differs from training mode.  Tolerance 1e-4 on logits. */
+static void test_predict_running_stats(void **state)
+{
+  learner_spec s = tiny_spec(2);
+  learner *l = NULL;
+  enum { N = 6 };
+  uint32_t x[N * 5];
+  float y[N * 2], pz[N * 2];
+  double ztrain[N * 2], zinfer[N * 2], mu0[6], loss = 0;
+  test_loss t = {y, NULL, N, {0}};
+
+  assert_int_equal(learner_mlp.create(&s, &l), 0);
+  test_rows(&s, N, x);
+  for (int i = 0; i < N * 2; i++)
+    y[i] = (float)(i % 3 == 0);
+  ref_forward(l, &s, x, N, 1, ztrain, mu0);
+  assert_int_equal(learner_mlp.train(l, x, N, test_bce, &t, &loss), 0);
+  double diff = 0;
+  for (int i = 0; i < N * 2; i++)
+    assert_true(fabs(t.z[i] - ztrain[i]) < 1e-4);
+  const float *rm = mlp_block(l, MLP_RUN_MEAN, 0, NULL, NULL);
+  for (int j = 0; j < 6; j++)
+    assert_true(fabs(rm[j] - 0.01 * mu0[j]) < 1e-6);
+
+  learner_mlp.predict(l, x, N, pz);
+  ref_forward(l, &s, x, N, 0, zinfer, NULL);
+  ref_forward(l, &s, x, N, 1, ztrain, NULL);
+  for (int i = 0; i < N * 2; i++) {
+    assert_true(fabs(pz[i] - zinfer[i]) < 1e-4);
+    diff = fmax(diff, fabs(pz[i] - ztrain[i]));
+  }
+  assert_true(diff > 0.1);
+  learner_mlp.destroy(l);
+}
+
+/* ---- learning ----------------------------------------------------- */
+
+/* Target: logit = -1.5 + sum of one weight per active column, weights
+ * uniform(-1, 1).  200k training rows, 3 epochs at batch 256, Adam lr
+ * 3e-3; on 50k fresh rows the model's NLL is within 0.01 nats of the
+ * NLL of the true probabilities (both against the same labels). */
+static void test_learns_logistic(void **state)
+{
+  static const int bins[] = {8, 8, 8, 8};
+  static const int buckets[] = {16, 16, 16, 16};
+  static const int hidden[] = {32, 16};
+  learner_spec s = test_spec(4, bins, 4, buckets, 4, 2, hidden, 1);
+  enum { NTR = 200000, NTE = 50000, B = 256, W = 8 };
+  learner *l = NULL;
+  double wcol[96], loss = 0, nll_model = 0, nll_bayes = 0;
+  uint32_t *x = malloc((size_t)(NTR + NTE) * W * sizeof *x);
+  float *y = malloc((size_t)(NTR + NTE) * sizeof *y);
+  float *p = malloc((size_t)(NTR + NTE) * sizeof *p);
+  float *z = malloc((size_t)NTE * sizeof *z);
+
+  s.learning_rate = 3e-3;
+  s.l2 = 1e-6;
+  for (int c = 0; c < 96; c++)
+    wcol[c] = 2 * test_unif() - 1;
+  test_rows(&s, NTR + NTE, x);
+  for (size_t i = 0; i < NTR + NTE; i++) {
+    double logit = -1.5;
+    for (int j = 0; j < W; j++)
+      logit += wcol[x[i * W + j]];
+    p[i] = (float)(1 / (1 + exp(-logit)));
+    y[i] = (float)(test_unif() < p[i]);
+  }
+  assert_int_equal(learner_mlp.create(&s, &l), 0);
+  for (int e = 0; e < 3; e++)
+    for (size_t r = 0; r + B <= NTR; r += B) {
+      test_loss t = {y + r, NULL, B, {0}};
+      assert_int_equal(
+          learner_mlp.train(l, x + r * W, B, test_bce, &t, &loss), 0);
+    }
+  learner_mlp.predict(l, x + (size_t)NTR * W, NTE, z);
+  for (size_t i = 0; i < NTE; i++) {
+    double yi = y[NTR + i], pi = p[NTR + i];
+    nll_model += test_softplus(z[i]) - yi * z[i];
+    nll_bayes -= yi * log(pi) + (1 - yi) * log(1 - pi);
+  }
+  nll_model /= NTE;
+  nll_bayes /= NTE;
+  print_message("nll_model=%.5f nll_bayes=%.5f\n", nll_model, nll_bayes);
+  assert_true(nll_model - nll_bayes < 0.01);
+  free(x);
+  free(y);
+  free(p);
+  free(z);
+  learner_mlp.destroy(l);
+}
+
+/* ---- determinism and clones --------------------------------------- */
+
+/* Train k steps of batch n on fixed data from row offset r0. */
+static void train_steps(learner *l, const uint32_t *x, const float *y, int k,
+                        size_t n)
+{
+  double loss = 0;
+
+  for (int s = 0; s < k; s++) {
+    test_loss t = {y + s * n, NULL, (double)n, {0}};
+    assert_int_equal(
+        learner_mlp.train(l, x + s * n * 5, n, test_bce, &t, &loss), 0);
+  }
+}
+
+static void test_determinism(void **state)
+{
+  learner_spec s = tiny_spec(1);
+  learner *a = NULL, *b = NULL, *c = NULL;
+  enum { K = 20, N = 16 };
+  uint32_t x[K * N * 5];
+  float y[K * N], za[K * N], zb[K * N];
+
+  test_rows(&s, K * N, x);
+  for (int i = 0; i < K * N; i++)
+    y[i] = (float)(test_rand() % 2);
+  assert_int_equal(learner_mlp.create(&s, &a), 0);
+  assert_int_equal(learner_mlp.create(&s, &b), 0);
+  s.seed = 8;
+  assert_int_equal(learner_mlp.create(&s, &c), 0);
+  train_steps(a, x, y, K, N);
+  train_steps(b, x, y, K, N);
+  train_steps(c, x, y, K, N);
+  size_t np = mlp_param_len(a);
+  const float *pa = mlp_block(a, MLP_KERNEL, 0, NULL, NULL);
+  const float *pb = mlp_block(b, MLP_KERNEL, 0, NULL, NULL);
+  const float *pc = mlp_block(c, MLP_KERNEL, 0, NULL, NULL);
+  assert_memory_equal(pa, pb, np * sizeof *pa);
+  assert_memory_not_equal(pa, pc, np * sizeof *pa);
+  learner_mlp.predict(a, x, K * N, za);
+  learner_mlp.predict(b, x, K * N, zb);
+  assert_memory_equal(za, zb, sizeof za);
+  learner_mlp.destroy(a);
+  learner_mlp.destroy(b);
+  learner_mlp.destroy(c);
+}
+
+/* A clone keeps its predictions while the original trains on, and
+ * trained on the same batches afterwards it matches the original bit
+ * for bit (so Adam state and running statistics were copied). */
+static void test_clone(void **state)
+{
+  learner_spec s = tiny_spec(1);
+  learner *a = NULL, *c = NULL;
+  enum { K = 10, N = 16 };
+  uint32_t x[2 * K * N * 5];
+  float y[2 * K * N], z0[K * N], z1[K * N], z2[K * N];
+
+  test_rows(&s, 2 * K * N, x);
+  for (int i = 0; i < 2 * K * N; i++)
+    y[i] = (float)(test_rand() % 2);
+  assert_int_equal(learner_mlp.create(&s, &a), 0);
+  train_steps(a, x, y, K, N);
+  assert_int_equal(learner_mlp.clone(a, &c), 0);
+  learner_mlp.predict(c, x, K * N, z0);
+  train_steps(a, x + K * N * 5, y + K * N, K, N);
+  learner_mlp.predict(c, x, K * N, z1);
+  assert_memory_equal(z0, z1, sizeof z0);
+  learner_mlp.predict(a, x, K * N, z2);
+  assert_memory_not_equal(z0, z2, sizeof z0);
+
+  train_steps(c, x + K * N * 5, y + K * N, K, N);
+  learner_mlp.predict(c, x, K * N, z1);
+  assert_memory_equal(z1, z2, sizeof z1);
+  learner_mlp.destroy(a);
+  learner_mlp.destroy(c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_create_bad),
+      cmocka_unit_test(test_train_bad_rows),
+      cmocka_unit_test(test_param_count),
+      cmocka_unit_test(test_gradient_check),
+      cmocka_unit_test(test_batchnorm),
+      cmocka_unit_test(test_weight_equals_duplicate),
+      cmocka_unit_test(test_first_step),
+      cmocka_unit_test(test_predict_running_stats),
+      cmocka_unit_test(test_learns_logistic),
+      cmocka_unit_test(test_determinism),
+      cmocka_unit_test(test_clone),
+  };
+
+  openblas_set_num_threads(1);
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
