@@ -27,6 +27,7 @@
 
 #include <cblas.h>
 
+#include "models/blas.h"
 #include "models/mlp_internal.h"
 #include "sim/log.h"
 
@@ -165,6 +166,7 @@ static double bench_sgemm(int n, double seconds)
 
 int main(int argc, char **argv)
 {
+  blas_setup(argv); /* the kernels dfbench itself would use */
   size_t batches[] = {1024, 76};
   double seconds = argc > 1 ? atof(argv[1]) : 3.0;
   size_t only = argc > 2 ? (size_t)atol(argv[2]) : 0;

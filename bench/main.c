@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <gsl/gsl_errno.h>
 
 #include "bench/cli.h"
+#include "models/blas.h"
 #include "sim/log.h"
 
 #ifndef DFB_VERSION
@@ -61,9 +61,8 @@ int main(int argc, char **argv)
 {
   /* Errors are checked at every GSL call; never let GSL abort. */
   gsl_set_error_handler_off();
-  /* One BLAS thread per learner: results must not depend on the thread
-   * count, and methods use the cores side by side instead. */
-  openblas_set_num_threads(1);
+  /* Fast kernels, one BLAS thread per learner (models/blas.h). */
+  blas_setup(argv);
 
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {

@@ -8,9 +8,11 @@
 #include "sim/log.h"
 
 extern const learner_type learner_lr;
+extern const learner_type learner_mlp;
 
 static const learner_type *const learner_table[] = {
     &learner_lr,
+    &learner_mlp,
 };
 
 #define LEARNER_COUNT \
