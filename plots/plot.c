@@ -177,24 +177,33 @@ static const char *const spare_colours[] = {
     "#D55E00", "#0072B2", "#009E73", "#E69F00",
     "#CC79A7", "#56B4E9", "#882255", "#999999"};
 
-int plot_style(plot_fig *fig, const char *name)
+int plot_style_fixed(plot_fig *fig, const char *name, const char *colour,
+                     int dash, int point)
 {
   int n = ++fig->series;
-  const char *colour = spare_colours[(n - 1) % 8];
-  int dash = 1 + (n - 1) / 8 % 4, point = 4 + (n - 1) % 10;
-  for (size_t i = 0; i < sizeof method_styles / sizeof method_styles[0];
-       i++)
-    if (!strncmp(name, method_styles[i].name, strlen(method_styles[i].name))
-        && (!name[strlen(method_styles[i].name)] ||
-            name[strlen(method_styles[i].name)] == ' ')) {
-      colour = method_styles[i].colour;
-      dash = method_styles[i].dash;
-      point = method_styles[i].point;
-    }
   fprintf(fig->s, "set style line %d lc rgb '%s' dt %d pt %d ps 1.3 "
                   "lw 1.5 # %s\n",
           n, colour, dash, point, name);
   return n;
+}
+
+int plot_style(plot_fig *fig, const char *name)
+{
+  int n = fig->series;
+  const char *colour = spare_colours[n % 8];
+  int dash = 1 + n / 8 % 4, point = 4 + n % 10;
+  /* A known method, or a line titled "METHOD (...)". */
+  for (size_t i = 0; i < sizeof method_styles / sizeof method_styles[0];
+       i++) {
+    size_t len = strlen(method_styles[i].name);
+    if (!strncmp(name, method_styles[i].name, len) &&
+        (!name[len] || name[len] == ' ')) {
+      colour = method_styles[i].colour;
+      dash = method_styles[i].dash;
+      point = method_styles[i].point;
+    }
+  }
+  return plot_style_fixed(fig, name, colour, dash, point);
 }
 
 int plot_selected(const char *list, const char *name)

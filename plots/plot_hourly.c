@@ -28,7 +28,7 @@ static const struct {
     {"auc", "AUC"},
     {"pr_auc", "PR-AUC"},
     {"nll", "NLL (nats per click)"},
-    {"mean_pred", "mean prediction (conversion rate)"},
+    {"mean_pred", "mean prediction, conversion rate"},
 };
 #define N_METRICS ((int)(sizeof metrics / sizeof metrics[0]))
 
@@ -218,7 +218,7 @@ int plot_hourly(plot_fig *fig)
           "set xlabel 'stream time since the end of pre-training (%s)'\n",
           days ? "days" : "hours");
   if (w > 1)
-    fprintf(fig->s, "set ylabel '%s, mean of the last %d intervals'\n",
+    fprintf(fig->s, "set ylabel \"%s\\n(mean of the last %d intervals)\"\n",
             metrics[mi].label, w);
   else
     fprintf(fig->s, "set ylabel '%s'\n", metrics[mi].label);
@@ -249,9 +249,8 @@ int plot_hourly(plot_fig *fig)
     rc = write_block(fig, &t, path, rows, n,
                      plot_csv_col(&t, observed ? "mean_label" : metric), w,
                      interval, x_unit);
-    int ls = plot_style(fig, observed ? "observed" : name);
-    if (observed)
-      fprintf(fig->s, "set style line %d lc rgb '#000000' dt 1\n", ls);
+    int ls = observed ? plot_style_fixed(fig, "observed", "#000000", 2, 7)
+                      : plot_style(fig, name);
     used += (size_t)snprintf(plot + used, sizeof plot - used,
                              "%s \\\n  '%s' index %d using 1:2 with lines "
                              "ls %d title '%s'",

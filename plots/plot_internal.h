@@ -37,6 +37,9 @@ void plot_script_begin(plot_fig *fig, const char *what, double width);
 /* Define the next line style for method name (same colour and dash for
  * a method in every figure) and return its number for "ls N". */
 int plot_style(plot_fig *fig, const char *name);
+/* The next line style with these colour, dash type and point type. */
+int plot_style_fixed(plot_fig *fig, const char *name, const char *colour,
+                     int dash, int point);
 
 /* Write s as a gnuplot single-quoted string ('' stands for '). */
 void plot_quote(FILE *f, const char *s);
