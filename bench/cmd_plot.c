@@ -163,8 +163,12 @@ int cmd_plot(int argc, char **argv)
   }
   char fig[4096];
   int rc = plot_make(&a.o, fig, sizeof fig);
-  if (rc)
-    return cli_fail(rc);
+  if (rc) {
+    status = cli_fail(rc);
+    if (*plot_hint())
+      log_hint("%s", plot_hint());
+    return status;
+  }
   log_info("wrote %s with its script and data beside it", fig);
   return 0;
 }

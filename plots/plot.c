@@ -12,6 +12,15 @@
 #include <unistd.h>
 
 #include "sim/log.h"
+#include "sim/outfile.h"
+
+/* The hint of the last failure, for the caller to show after it. */
+static _Thread_local char last_hint[256];
+
+const char *plot_hint(void)
+{
+  return last_hint;
+}
 
 /* ---- kinds ---------------------------------------------------------- */
 
@@ -358,8 +367,8 @@ static int find_gnuplot(char *buf, size_t len)
       return 0;
     p += n + (colon != NULL);
   }
-  log_hint("install it: apt-get install gnuplot-nox (the figure's script "
-           "and data are not written without it)");
+  snprintf(last_hint, sizeof last_hint,
+           "install it: apt-get install gnuplot-nox");
   return df_fail(DF_EIO, "gnuplot not found on PATH; plot draws with it");
 }
 
@@ -437,56 +446,76 @@ static int check_free(const plot_fig *fig)
   const char *paths[3] = {fig->fig, fig->script, fig->data};
   for (int i = 0; i < 3; i++)
     if (!access(paths[i], F_OK)) {
-      log_hint("pass --force to replace it, or choose another -o");
+      snprintf(last_hint, sizeof last_hint,
+               "pass --force to replace it, or choose another -o");
       return df_fail(DF_EINPUT, "%s exists; refusing to overwrite it",
                      paths[i]);
     }
   return 0;
 }
 
+/* Write len bytes of text to path through a temporary (out_open). */
+static int write_file(const char *path, const char *text, size_t len)
+{
+  out_file f;
+  int rc = out_open(&f, path, 1);
+  if (rc)
+    return rc;
+  fwrite(text, 1, len, f.f);
+  return out_commit(&f);
+}
+
+/* Build the data and the script in memory; only when the inputs are
+ * good and the outputs free are they written. */
+static int build(plot_fig *fig, char **data, size_t *n_data, char **script,
+                 size_t *n_script)
+{
+  fig->d = open_memstream(data, n_data);
+  fig->s = open_memstream(script, n_script);
+  int rc = fig->d && fig->s ? kinds[fig->opt->kind].build(fig)
+                            : df_fail(DF_ENOMEM, "out of memory");
+  if (fig->d && fclose(fig->d) && !rc)
+    rc = df_fail(DF_ENOMEM, "out of memory");
+  if (fig->s && fclose(fig->s) && !rc)
+    rc = df_fail(DF_ENOMEM, "out of memory");
+  fig->d = fig->s = NULL;
+  return rc;
+}
+
 int plot_make(const plot_options *o, char *out, size_t len)
 {
   plot_fig fig;
   memset(&fig, 0, sizeof fig);
+  last_hint[0] = '\0';
   fig.opt = o;
-  char def[PLOT_PATH];
+  char def[PLOT_PATH], gnuplot[PLOT_PATH];
   plot_default_output(o, def, sizeof def);
   int rc = fig_paths(&fig, o->output ? o->output : def);
+  if (rc)
+    return rc;
+
+  /* Read the inputs; then refuse taken outputs and a missing gnuplot. */
+  char *data = NULL, *script = NULL;
+  size_t n_data = 0, n_script = 0;
+  rc = build(&fig, &data, &n_data, &script, &n_script);
   if (!rc && !o->force)
     rc = check_free(&fig);
-  if (rc)
-    return rc;
-
-  /* The data and the script, to temporaries until the kind is done. */
-  rc = out_open(&fig.dat, fig.data, 1);
-  if (rc)
-    return rc;
-  rc = out_open(&fig.gp, fig.script, 1);
-  if (rc) {
-    out_abort(&fig.dat);
-    return rc;
-  }
-  fig.d = fig.dat.f;
-  fig.s = fig.gp.f;
-  char gnuplot[PLOT_PATH];
-  rc = kinds[o->kind].build(&fig);
   if (!rc)
     rc = find_gnuplot(gnuplot, sizeof gnuplot);
-  if (rc) {
-    out_abort(&fig.dat);
-    out_abort(&fig.gp);
-    return rc;
-  }
 
-  /* Commit both, then draw; a failed drawing takes them away again. */
-  rc = out_commit(&fig.dat);
-  if (rc) {
-    out_abort(&fig.gp);
-    return rc;
-  }
-  rc = out_commit(&fig.gp);
+  /* Write both, then draw; a failed drawing takes them away again. */
   if (!rc)
-    rc = draw(&fig, gnuplot);
+    rc = write_file(fig.data, data, n_data);
+  if (!rc) {
+    rc = write_file(fig.script, script, n_script);
+    if (rc)
+      unlink(fig.data);
+  }
+  free(data);
+  free(script);
+  if (rc)
+    return rc;
+  rc = draw(&fig, gnuplot);
   if (rc) {
     unlink(fig.data);
     unlink(fig.script);

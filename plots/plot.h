@@ -62,4 +62,8 @@ void plot_default_output(const plot_options *o, char *buf, size_t len);
 /* Draw the figure; on success its path is in fig (len bytes). */
 int plot_make(const plot_options *o, char *fig, size_t len);
 
+/* After a failure of plot_make: a likely fix ("install it: ..."), or ""
+ * when there is none. */
+const char *plot_hint(void);
+
 #endif

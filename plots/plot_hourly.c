@@ -174,18 +174,17 @@ int plot_hourly(plot_fig *fig)
 
   char path[PLOT_PATH];
   snprintf(path, sizeof path, "%s/hourly.csv", o->input);
-  double interval;
-  int w;
-  int rc = run_interval(o->input, &interval);
+  plot_csv t;
+  int rc = plot_csv_read(path, &t);
+  if (rc)
+    return rc;
+  double interval = 3600;
+  int w = 1;
+  rc = check_columns(&t, path, metric);
+  if (!rc)
+    rc = run_interval(o->input, &interval);
   if (!rc)
     rc = smooth_window(o->smooth, interval, &w);
-  if (rc)
-    return rc;
-  plot_csv t;
-  rc = plot_csv_read(path, &t);
-  if (rc)
-    return rc;
-  rc = check_columns(&t, path, metric);
 
   /* The methods, the stream's length and the unit of the x axis. */
   const char *names[64];

@@ -7,18 +7,16 @@
 #include <stdio.h>
 
 #include "plots/plot.h"
-#include "sim/outfile.h"
 
 #define PLOT_PATH 4096
 
 /* A figure being written: its three paths, the data file and the script
- * (both temporaries until plot_make commits them). */
+ * (both in memory until plot_make writes them). */
 typedef struct plot_fig {
   const plot_options *opt;
   char fig[PLOT_PATH], script[PLOT_PATH], data[PLOT_PATH];
   const char *fig_name, *data_name; /* basenames, for the script */
-  out_file dat, gp;
-  FILE *d, *s; /* dat.f and gp.f */
+  FILE *d, *s; /* the data and the script */
   int series;  /* line styles defined so far */
 } plot_fig;
 
