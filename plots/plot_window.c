@@ -130,7 +130,7 @@ static int find_columns(const plot_csv *t, const char *path,
 {
   int seed = plot_csv_col(t, "seed");
   *mcol = plot_csv_col(t, "method");
-  if (seed < 1 || *mcol < 0)
+  if (seed < 1 || *mcol <= seed)
     return df_fail(DF_EINPUT, "%s: expected grid key columns, then 'seed' "
                    "and 'method' (not a sweep's sweep.csv?)", path);
   *n_keys = seed;
