@@ -77,10 +77,10 @@ static int value_option(int argc, char **argv, int *i, plot_args *a)
     const char *name, *short_name;
     const char **value;
   } opts[] = {
-      {"--kind", NULL, &a->kind},           {"--output", "-o", &a->o.output},
-      {"--metric", NULL, &a->o.metric},     {"--methods", NULL, &a->o.methods},
-      {"--title", NULL, &a->o.title},       {"--key", NULL, &a->o.key},
-      {"--smooth", NULL, &a->o.smooth},     {"--bins", NULL, &a->bins},
+      {"--kind", NULL, &a->kind},       {"--output", "-o", &a->o.output},
+      {"--metric", NULL, &a->o.metric}, {"--methods", NULL, &a->o.methods},
+      {"--title", NULL, &a->o.title},   {"--key", NULL, &a->o.key},
+      {"--smooth", NULL, &a->o.smooth}, {"--bins", NULL, &a->bins},
       {"--config", "-c", &a->config},
   };
   for (size_t k = 0; k < sizeof opts / sizeof opts[0]; k++) {
@@ -119,8 +119,7 @@ static int parse_args(int argc, char **argv, plot_args *a)
     } else if (argv[i][0] == '-' && argv[i][1]) {
       return cli_usage_error("plot", "unknown option '%s'", argv[i]);
     } else if (a->o.input) {
-      return cli_usage_error("plot", "one DIR only ('%s' is extra)",
-                             argv[i]);
+      return cli_usage_error("plot", "one DIR only ('%s' is extra)", argv[i]);
     } else {
       a->o.input = argv[i++];
     }
@@ -129,7 +128,7 @@ static int parse_args(int argc, char **argv, plot_args *a)
     return cli_usage_error("plot", "no DIR given");
   if (!a->kind)
     return cli_usage_error("plot", "--kind is required (window, hourly, "
-                           "delay or calibration)");
+                                   "delay or calibration)");
   if (plot_kind_parse(a->kind, &a->o.kind))
     return cli_usage_error("plot", "%s", df_errmsg());
   if (a->bins) {

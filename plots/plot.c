@@ -136,20 +136,22 @@ void plot_script_begin(plot_fig *fig, const char *what, double width)
   fprintf(s, "# %s\n", what);
   fprintf(s, "# Drawn by `dfbench plot --kind %s` from %s.\n",
           kinds[o->kind].name, o->input);
-  fprintf(s, "# The numbers are in %s (see its comment lines).  To\n"
-             "# restyle, edit this file and run `gnuplot %s` in its\n"
-             "# directory; it writes %s unless outfile is set\n"
-             "# (gnuplot -e \"outfile='other.png'\" ...).\n\n",
-          fig->data_name, strrchr(fig->script, '/')
-                              ? strrchr(fig->script, '/') + 1
-                              : fig->script,
+  fprintf(s,
+          "# The numbers are in %s (see its comment lines).  To\n"
+          "# restyle, edit this file and run `gnuplot %s` in its\n"
+          "# directory; it writes %s unless outfile is set\n"
+          "# (gnuplot -e \"outfile='other.png'\" ...).\n\n",
+          fig->data_name,
+          strrchr(fig->script, '/') ? strrchr(fig->script, '/') + 1
+                                    : fig->script,
           fig->fig_name);
 
   fputs("if (!exists(\"outfile\")) outfile = ", s);
   plot_quote(s, fig->fig_name);
   fputs("\n", s);
-  fprintf(s, "set terminal %s enhanced size %g%s,%g%s font '%s' "
-             "linewidth 2%s\n",
+  fprintf(s,
+          "set terminal %s enhanced size %g%s,%g%s font '%s' "
+          "linewidth 2%s\n",
           terminals[t].term, terminals[t].w * width, terminals[t].unit,
           terminals[t].h, terminals[t].unit, terminals[t].font,
           t == 1 ? " background rgb 'white'" : "");
@@ -175,23 +177,24 @@ static const struct {
   const char *name, *colour;
   int dash, point;
 } method_styles[] = {
-    {"oracle", "#000000", 1, 6},  {"bayes", "#000000", 3, 12},
+    {"oracle", "#000000", 1, 6},   {"bayes", "#000000", 3, 12},
     {"pretrain", "#999999", 1, 4}, {"naive", "#CC79A7", 1, 8},
     {"vanilla", "#56B4E9", 1, 5},  {"fnw", "#E69F00", 1, 9},
     {"fnc", "#882255", 1, 11},     {"esdfm", "#D55E00", 1, 7},
     {"dfm", "#009E73", 1, 13},     {"fsiw", "#0072B2", 1, 15},
     {"defer", "#117733", 1, 3},
 };
-static const char *const spare_colours[] = {
-    "#D55E00", "#0072B2", "#009E73", "#E69F00",
-    "#CC79A7", "#56B4E9", "#882255", "#999999"};
+static const char *const spare_colours[] = {"#D55E00", "#0072B2", "#009E73",
+                                            "#E69F00", "#CC79A7", "#56B4E9",
+                                            "#882255", "#999999"};
 
 int plot_style_fixed(plot_fig *fig, const char *name, const char *colour,
                      int dash, int point)
 {
   int n = ++fig->series;
-  fprintf(fig->s, "set style line %d lc rgb '%s' dt %d pt %d ps 1.3 "
-                  "lw 1.5 # %s\n",
+  fprintf(fig->s,
+          "set style line %d lc rgb '%s' dt %d pt %d ps 1.3 "
+          "lw 1.5 # %s\n",
           n, colour, dash, point, name);
   return n;
 }
@@ -285,8 +288,7 @@ int plot_csv_read(const char *path, plot_csv *t)
   lines += len && t->buf[len - 1] != '\n';
   if (!lines) {
     plot_csv_free(t);
-    return df_fail(DF_EINPUT, "%s: empty file, expected a CSV header",
-                   path);
+    return df_fail(DF_EINPUT, "%s: empty file, expected a CSV header", path);
   }
   char *p = t->buf, *next;
   next = strchr(p, '\n');
@@ -317,8 +319,8 @@ int plot_csv_read(const char *path, plot_csv *t)
     if (n != t->n_cols) {
       int cols = t->n_cols;
       plot_csv_free(t);
-      return df_fail(DF_EINPUT, "%s:%zu: %d fields, the header has %d",
-                     path, line, n, cols);
+      return df_fail(DF_EINPUT, "%s:%zu: %d fields, the header has %d", path,
+                     line, n, cols);
     }
     t->n++;
   }

@@ -50,8 +50,10 @@ static int read_predictions(const char *path, pred **out, size_t *n)
   int rc = 0;
   if (!fgets(line, sizeof line, f) ||
       strcmp(line, "hour\tlabel\tprediction\n"))
-    rc = df_fail(DF_EINPUT, "%s:1: expected the header "
-                 "'hour<TAB>label<TAB>prediction'", path);
+    rc = df_fail(DF_EINPUT,
+                 "%s:1: expected the header "
+                 "'hour<TAB>label<TAB>prediction'",
+                 path);
   size_t cap = 1024, k = 0;
   pred *v = rc ? NULL : malloc(cap * sizeof *v);
   if (!rc && !v)
@@ -62,8 +64,10 @@ static int read_predictions(const char *path, pred **out, size_t *n)
     double p = tab && *end == '\t' ? strtod(end + 1, &end) : NAN;
     if (!tab || (label != 0 && label != 1) || !(p >= 0 && p <= 1) ||
         (*end != '\n' && *end != '\0')) {
-      rc = df_fail(DF_EINPUT, "%s:%zu: expected hour, a 0/1 label and a "
-                   "prediction in [0, 1]", path, lineno);
+      rc = df_fail(DF_EINPUT,
+                   "%s:%zu: expected hour, a 0/1 label and a "
+                   "prediction in [0, 1]",
+                   path, lineno);
       break;
     }
     if (k == cap) {
@@ -101,8 +105,7 @@ static double write_bins(FILE *f, const pred *v, size_t n, int bins,
     size_t end = (size_t)((double)(b + 1) * (double)n / bins);
     if (equal_width) {
       end = lo;
-      while (end < n && (b + 1 == bins || v[end].p < (double)(b + 1) /
-                                                         bins))
+      while (end < n && (b + 1 == bins || v[end].p < (double)(b + 1) / bins))
         end++;
     }
     if (end <= lo)
@@ -114,8 +117,8 @@ static double write_bins(FILE *f, const pred *v, size_t n, int bins,
     }
     double x = sp / m, y = sl / m, se = sqrt(y * (1 - y) / m);
     ece += m / (double)n * fabs(y - x);
-    fprintf(f, "%.17g\t%.17g\t%.17g\t%zu\t%.17g\t%.17g\n", x, y, se,
-            end - lo, v[lo].p, v[end - 1].p);
+    fprintf(f, "%.17g\t%.17g\t%.17g\t%zu\t%.17g\t%.17g\n", x, y, se, end - lo,
+            v[lo].p, v[end - 1].p);
     *hi = fmax(*hi, fmax(x, y + se));
     lo = end;
   }
@@ -135,8 +138,10 @@ static int list_methods(const char *dir, char **names, int *n)
   snprintf(path, sizeof path, "%s/predictions", dir);
   DIR *d = opendir(path);
   if (!d)
-    return df_fail(DF_EINPUT, "%s: cannot open: %s (written by `dfbench "
-                   "run --predictions`)", path, strerror(errno));
+    return df_fail(DF_EINPUT,
+                   "%s: cannot open: %s (written by `dfbench "
+                   "run --predictions`)",
+                   path, strerror(errno));
   *n = 0;
   struct dirent *e;
   while ((e = readdir(d)) && *n < MAX_METHODS) {
@@ -208,12 +213,15 @@ int plot_calibration(plot_fig *fig)
   if (!rc)
     rc = check_selection(o->methods, names, n_names);
 
-  plot_script_begin(fig, "Reliability diagram: observed rate against "
-                    "mean prediction in bins, per method", 1);
+  plot_script_begin(fig,
+                    "Reliability diagram: observed rate against "
+                    "mean prediction in bins, per method",
+                    1);
   write_frame(fig, bins, o->equal_width);
-  fprintf(fig->d, "# calibration of %s/predictions, %d %s bins\n"
-                  "# columns: mean prediction, mean label, its standard "
-                  "error, clicks, lowest and highest prediction\n\n",
+  fprintf(fig->d,
+          "# calibration of %s/predictions, %d %s bins\n"
+          "# columns: mean prediction, mean label, its standard "
+          "error, clicks, lowest and highest prediction\n\n",
           o->input, bins, o->equal_width ? "equal-width" : "quantile");
   char plot[16384] = "";
   size_t used = 0;
@@ -223,16 +231,14 @@ int plot_calibration(plot_fig *fig)
     if (!plot_selected(o->methods, names[k]))
       continue;
     char path[PLOT_PATH];
-    snprintf(path, sizeof path, "%s/predictions/%s.tsv", o->input,
-             names[k]);
+    snprintf(path, sizeof path, "%s/predictions/%s.tsv", o->input, names[k]);
     pred *v = NULL;
     size_t n = 0;
     rc = read_predictions(path, &v, &n);
     if (rc)
       break;
     qsort(v, n, sizeof *v, cmp_pred);
-    fprintf(fig->d, "# block %d: %s, %zu predictions\n", block, names[k],
-            n);
+    fprintf(fig->d, "# block %d: %s, %zu predictions\n", block, names[k], n);
     double ece = write_bins(fig->d, v, n, bins, o->equal_width, &hi);
     free(v);
     int ls = plot_style(fig, names[k]);
@@ -244,8 +250,9 @@ int plot_calibration(plot_fig *fig)
   /* Square axes from 0 to a round bound above every point. */
   hi = fmin(1, ceil(hi * 1.05 * 20) / 20);
   fprintf(fig->s, "set xrange [0:%g]\nset yrange [0:%g]\n", hi, hi);
-  fprintf(fig->s, "plot x with lines dt 2 lc rgb '#808080' lw 1 "
-                  "title 'perfectly calibrated'%s\n",
+  fprintf(fig->s,
+          "plot x with lines dt 2 lc rgb '#808080' lw 1 "
+          "title 'perfectly calibrated'%s\n",
           plot);
   for (int k = 0; k < n_names; k++)
     free(names[k]);

@@ -29,9 +29,9 @@
 #include "sim/log.h"
 
 #define DENSE_POINTS 2000
-#define THIN_STEP 1.002
+#define THIN_STEP    1.002
 #define CURVE_POINTS 400
-#define R_NODES 241
+#define R_NODES      241
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -104,11 +104,12 @@ static void write_empirical(FILE *f, const int64_t *d, size_t n)
 }
 
 /* Block 1: the configured attributed-delay CDF on a log grid. */
-static void write_configured(FILE *f, const delay_dist *dist,
-                             double effect, double limit, double t_lo)
+static void write_configured(FILE *f, const delay_dist *dist, double effect,
+                             double limit, double t_lo)
 {
-  fprintf(f, "# block 1: configured CDF truncated at %.17g s, delay "
-             "factor sd %.17g: delay (s), G(delay)\n",
+  fprintf(f,
+          "# block 1: configured CDF truncated at %.17g s, delay "
+          "factor sd %.17g: delay (s), G(delay)\n",
           limit, effect);
   double h = 12.0 / R_NODES, norm = 0;
   for (int j = 0; j < R_NODES; j++) {
@@ -148,10 +149,11 @@ static void write_frame(plot_fig *fig, double x_hi, double limit)
         "set ylabel 'cumulative share of conversions'\n",
         s);
   if (limit > 0)
-    fprintf(s, "# The attribution window: later conversions are not "
-               "counted.\n"
-               "set arrow from %.17g, graph 0 to %.17g, graph 1 nohead "
-               "dt 3 lc rgb '#808080' lw 1\n",
+    fprintf(s,
+            "# The attribution window: later conversions are not "
+            "counted.\n"
+            "set arrow from %.17g, graph 0 to %.17g, graph 1 nohead "
+            "dt 3 lc rgb '#808080' lw 1\n",
             limit, limit);
 }
 
@@ -160,8 +162,10 @@ int plot_delay(plot_fig *fig)
   const plot_options *o = fig->opt;
   struct stat st;
   if (!stat(o->input, &st) && S_ISDIR(st.st_mode))
-    return df_fail(DF_EINPUT, "%s is a directory; --kind delay reads a "
-                   "click log FILE", o->input);
+    return df_fail(DF_EINPUT,
+                   "%s is a directory; --kind delay reads a "
+                   "click log FILE",
+                   o->input);
   if (o->metric)
     return df_fail(DF_EINPUT, "--metric is not used by --kind delay");
 
@@ -170,8 +174,8 @@ int plot_delay(plot_fig *fig)
   const df_config *cfg = o->config;
   char where[PLOT_PATH] = "the given config";
   int found = 0;
-  int rc = cfg ? 0 : config_beside(o->input, &beside, &found, where,
-                                   sizeof where);
+  int rc =
+      cfg ? 0 : config_beside(o->input, &beside, &found, where, sizeof where);
   if (rc)
     return rc;
   if (found)
@@ -191,26 +195,25 @@ int plot_delay(plot_fig *fig)
   rc = sorted_delays(log, limit, &d, &n, &dropped);
   clicks_destroy(log);
   if (!rc && !n)
-    rc = df_fail(DF_EINPUT, "%s: no conversions, no delays to plot",
-                 o->input);
+    rc =
+        df_fail(DF_EINPUT, "%s: no conversions, no delays to plot", o->input);
   if (rc) {
     free(d);
     return rc;
   }
   if (dropped)
-    log_warn("%s: %zu conversions after delay.attribution left out",
-             o->input, dropped);
+    log_warn("%s: %zu conversions after delay.attribution left out", o->input,
+             dropped);
 
   /* The data: the empirical CDF, then the configured one. */
-  fprintf(fig->d, "# delays of %s: %zu attributed conversions\n\n",
-          o->input, n);
+  fprintf(fig->d, "# delays of %s: %zu attributed conversions\n\n", o->input,
+          n);
   write_empirical(fig->d, d, n);
   if (cfg)
     write_configured(fig->d, &dist, cfg->delay_feature_effect, limit, 1);
 
   /* The script. */
-  plot_script_begin(fig, "CDF of the delay from click to conversion",
-                    1);
+  plot_script_begin(fig, "CDF of the delay from click to conversion", 1);
   double x_hi = fmax(limit, (double)d[n - 1]) * 1.3;
   write_frame(fig, x_hi < 120 ? 120 : x_hi, limit);
   fputs("set key outside below center horizontal\n", fig->s);
@@ -221,16 +224,19 @@ int plot_delay(plot_fig *fig)
     delay_describe(&dist, desc, sizeof desc);
     cfg_format_duration(limit, lim, sizeof lim);
     lc = plot_style_fixed(fig, "configured", "#D55E00", 2, 6);
-    fprintf(fig->s, "# configured (%s): %s,\n# truncated at %s, delay "
-                    "factor log-sd %g\n",
+    fprintf(fig->s,
+            "# configured (%s): %s,\n# truncated at %s, delay "
+            "factor log-sd %g\n",
             where, desc, lim, cfg->delay_feature_effect);
   }
-  fprintf(fig->s, "plot '%s' index 0 using 1:2 with steps ls %d "
-                  "title 'empirical (%zu conversions)'",
+  fprintf(fig->s,
+          "plot '%s' index 0 using 1:2 with steps ls %d "
+          "title 'empirical (%zu conversions)'",
           fig->data_name, ls, n);
   if (cfg)
-    fprintf(fig->s, ", \\\n  '%s' index 1 using 1:2 with lines ls %d "
-                    "title 'configured, truncated at %s'",
+    fprintf(fig->s,
+            ", \\\n  '%s' index 1 using 1:2 with lines ls %d "
+            "title 'configured, truncated at %s'",
             fig->data_name, lc, lim);
   fputs("\n", fig->s);
   free(d);

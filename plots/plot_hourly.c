@@ -80,8 +80,7 @@ static int write_block(plot_fig *fig, const plot_csv *t, const char *path,
                        const size_t *rows, size_t n, int col, int w,
                        double interval, double x_unit)
 {
-  int hour = plot_csv_col(t, "hour"), clicks = plot_csv_col(t,
-                                                            "test_clicks");
+  int hour = plot_csv_col(t, "hour"), clicks = plot_csv_col(t, "test_clicks");
   double *v = malloc((n ? n : 1) * 2 * sizeof *v), *c = v + n;
   if (!v)
     return df_fail(DF_ENOMEM, "out of memory");
@@ -138,8 +137,10 @@ static int check_columns(const plot_csv *t, const char *path,
   int n_need = strcmp(metric, "mean_pred") ? 4 : 5;
   for (int i = 0; i < n_need; i++)
     if (plot_csv_col(t, need[i]) < 0)
-      return df_fail(DF_EINPUT, "%s: no column '%s' (not a run's "
-                     "hourly.csv?)", path, need[i]);
+      return df_fail(DF_EINPUT,
+                     "%s: no column '%s' (not a run's "
+                     "hourly.csv?)",
+                     path, need[i]);
   return 0;
 }
 
@@ -154,8 +155,8 @@ static int check_selection(const char *list, const char **names, int n,
     while (k < n && (strlen(names[k]) != len || strncmp(names[k], p, len)))
       k++;
     if (k == n)
-      return df_fail(DF_EINPUT, "--methods: '%.*s' is not in %s", (int)len,
-                     p, path);
+      return df_fail(DF_EINPUT, "--methods: '%.*s' is not in %s", (int)len, p,
+                     path);
     p += len + (comma != NULL);
   }
   return 0;
@@ -169,8 +170,10 @@ int plot_hourly(plot_fig *fig)
   while (mi < N_METRICS && strcmp(metrics[mi].name, metric))
     mi++;
   if (mi == N_METRICS)
-    return df_fail(DF_EINPUT, "unknown metric '%s' for hourly; valid: auc, "
-                   "pr_auc, nll, mean_pred", metric);
+    return df_fail(DF_EINPUT,
+                   "unknown metric '%s' for hourly; valid: auc, "
+                   "pr_auc, nll, mean_pred",
+                   metric);
 
   char path[PLOT_PATH];
   snprintf(path, sizeof path, "%s/hourly.csv", o->input);
@@ -188,8 +191,8 @@ int plot_hourly(plot_fig *fig)
 
   /* The methods, the stream's length and the unit of the x axis. */
   const char *names[64];
-  int n_names = rc ? 0 : list_methods(&t, plot_csv_col(&t, "method"),
-                                      names, 64);
+  int n_names =
+      rc ? 0 : list_methods(&t, plot_csv_col(&t, "method"), names, 64);
   if (!rc)
     rc = check_selection(o->methods, names, n_names, path);
   double last = 0;
@@ -222,8 +225,9 @@ int plot_hourly(plot_fig *fig)
   else
     fprintf(fig->s, "set ylabel '%s'\n", metrics[mi].label);
   fputs("set xrange [0:*]\n", fig->s);
-  fprintf(fig->d, "# %s from %s, stream.interval %g s, window %d\n"
-                  "# columns: stream time (%s), %s, test clicks\n\n",
+  fprintf(fig->d,
+          "# %s from %s, stream.interval %g s, window %d\n"
+          "# columns: stream time (%s), %s, test clicks\n\n",
           metric, path, interval, w, days ? "days" : "hours", metric);
 
   /* One block per method (and the observed rate for mean_pred). */

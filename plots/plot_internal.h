@@ -16,8 +16,8 @@ typedef struct plot_fig {
   const plot_options *opt;
   char fig[PLOT_PATH], script[PLOT_PATH], data[PLOT_PATH];
   const char *fig_name, *data_name; /* basenames, for the script */
-  FILE *d, *s; /* the data and the script */
-  int series;  /* line styles defined so far */
+  FILE *d, *s;                      /* the data and the script */
+  int series;                       /* line styles defined so far */
 } plot_fig;
 
 /* Each kind fills the data file and the script of fig from o->input. */
@@ -50,8 +50,8 @@ int plot_selected(const char *list, const char *name);
 typedef struct plot_csv {
   int n_cols;
   size_t n;
-  char **head;  /* [n_cols] */
-  char **cell;  /* [n * n_cols], row-major */
+  char **head; /* [n_cols] */
+  char **cell; /* [n * n_cols], row-major */
   char *buf;
 } plot_csv;
 
@@ -66,8 +66,7 @@ int plot_csv_col(const plot_csv *t, const char *name);
  * file, the line and the column otherwise. */
 int plot_csv_num(const plot_csv *t, const char *path, size_t row, int col,
                  double *v);
-static inline const char *plot_csv_at(const plot_csv *t, size_t row,
-                                      int col)
+static inline const char *plot_csv_at(const plot_csv *t, size_t row, int col)
 {
   return t->cell[row * (size_t)t->n_cols + (size_t)col];
 }

@@ -24,7 +24,7 @@
 #include "plots/plot_internal.h"
 #include "sim/log.h"
 
-#define MAX_LINES 64
+#define MAX_LINES  64
 #define MAX_VALUES 256
 
 static const struct {
@@ -131,8 +131,10 @@ static int find_columns(const plot_csv *t, const char *path,
   int seed = plot_csv_col(t, "seed");
   *mcol = plot_csv_col(t, "method");
   if (seed < 1 || *mcol <= seed)
-    return df_fail(DF_EINPUT, "%s: expected grid key columns, then 'seed' "
-                   "and 'method' (not a sweep's sweep.csv?)", path);
+    return df_fail(DF_EINPUT,
+                   "%s: expected grid key columns, then 'seed' "
+                   "and 'method' (not a sweep's sweep.csv?)",
+                   path);
   *n_keys = seed;
   *key = 0;
   if (o->key) {
@@ -149,13 +151,14 @@ static int find_columns(const plot_csv *t, const char *path,
   const char *metric = o->metric ? o->metric : "all";
   *n_which = 0;
   for (int m = 0; m < N_METRICS; m++)
-    if (!strcmp(metric, metrics[m].name) ||
-        (!strcmp(metric, "all") && m < 3))
+    if (!strcmp(metric, metrics[m].name) || (!strcmp(metric, "all") && m < 3))
       which[(*n_which)++] = m;
   if (!*n_which)
-    return df_fail(DF_EINPUT, "unknown metric '%s' for window; valid: "
+    return df_fail(DF_EINPUT,
+                   "unknown metric '%s' for window; valid: "
                    "all, auc, pr_auc, nll, r_auc, r_pr_auc, r_nll, "
-                   "ri_auc, ri_pr_auc, ri_nll", metric);
+                   "ri_auc, ri_pr_auc, ri_nll",
+                   metric);
   for (int k = 0; k < *n_which; k++)
     if (plot_csv_col(t, metrics[which[k]].name) < 0)
       return df_fail(DF_EINPUT, "%s: no column '%s'", path,
@@ -171,9 +174,9 @@ typedef struct window {
 } window;
 
 /* Walk the rows: the axis values, the lines and the running means. */
-static int collect(const plot_csv *t, const char *path,
-                   const plot_options *o, int n_keys, int key, int mcol,
-                   const int *which, int n_which, window *w)
+static int collect(const plot_csv *t, const char *path, const plot_options *o,
+                   int n_keys, int key, int mcol, const int *which,
+                   int n_which, window *w)
 {
   const char *seeds[MAX_VALUES];
   for (size_t r = 0; r < t->n; r++) {
@@ -253,8 +256,7 @@ static void write_axis(FILE *s, const axis *a, const char *key)
 static void write_blocks(FILE *d, const window *w, int k, const char *name)
 {
   for (int l = 0; l < w->n_lines; l++) {
-    fprintf(d, "# block %d: %s, %s\n", k * w->n_lines + l, name,
-            w->lines[l]);
+    fprintf(d, "# block %d: %s, %s\n", k * w->n_lines + l, name, w->lines[l]);
     for (int i = 0; i < w->ax.n; i++) {
       int v = w->ax.order[i];
       const cell *c =
@@ -276,9 +278,11 @@ static void write_script(plot_fig *fig, const window *w, const int *which,
 {
   FILE *s = fig->s;
   char what[256];
-  snprintf(what, sizeof what, "%s against %s, per method: mean and sd "
-           "over seeds", n_which > 1 ? "AUC, PR-AUC and NLL" :
-           metrics[which[0]].label, key);
+  snprintf(what, sizeof what,
+           "%s against %s, per method: mean and sd "
+           "over seeds",
+           n_which > 1 ? "AUC, PR-AUC and NLL" : metrics[which[0]].label,
+           key);
   plot_script_begin(fig, what, n_which > 1 ? 2.1 : 1);
   write_axis(s, &w->ax, key);
   for (int l = 0; l < w->n_lines; l++)
@@ -297,8 +301,9 @@ static void write_script(plot_fig *fig, const window *w, const int *which,
       fputs("unset key\n", s);
     fprintf(s, "set ylabel '%s'\nplot", metrics[which[k]].label);
     for (int l = 0; l < w->n_lines; l++)
-      fprintf(s, "%s \\\n  '%s' index %d using 1:2:3 with yerrorlines "
-                 "ls %d title '%s'",
+      fprintf(s,
+              "%s \\\n  '%s' index %d using 1:2:3 with yerrorlines "
+              "ls %d title '%s'",
               l ? "," : "", fig->data_name, k * w->n_lines + l, l + 1,
               w->lines[l]);
     fputs("\n", s);
@@ -322,8 +327,8 @@ int plot_window(plot_fig *fig)
   if (!rc && !w)
     rc = df_fail(DF_ENOMEM, "out of memory");
   if (!rc) {
-    w->cells = calloc((size_t)n_which * MAX_LINES * MAX_VALUES,
-                      sizeof *w->cells);
+    w->cells =
+        calloc((size_t)n_which * MAX_LINES * MAX_VALUES, sizeof *w->cells);
     if (!w->cells)
       rc = df_fail(DF_ENOMEM, "out of memory");
   }
@@ -331,11 +336,14 @@ int plot_window(plot_fig *fig)
     rc = collect(&t, path, o, n_keys, key, mcol, which, n_which, w);
   if (!rc) {
     axis_place(&w->ax);
-    fprintf(fig->d, "# %s: mean and sd over seeds against %s\n"
-                    "# columns: %s%s%s, mean, sd, seeds, value as "
-                    "swept\n\n",
+    fprintf(fig->d,
+            "# %s: mean and sd over seeds against %s\n"
+            "# columns: %s%s%s, mean, sd, seeds, value as "
+            "swept\n\n",
             path, t.head[key], t.head[key], w->ax.unit ? " in " : "",
-            w->ax.unit ? w->ax.unit : w->ax.numeric ? "" : " (position)");
+            w->ax.unit      ? w->ax.unit
+            : w->ax.numeric ? ""
+                            : " (position)");
     for (int k = 0; k < n_which; k++)
       write_blocks(fig->d, w, k, metrics[which[k]].name);
     write_script(fig, w, which, n_which, t.head[key]);

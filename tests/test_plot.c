@@ -210,8 +210,8 @@ static int setup(void **state)
     return -1;
   char text[4096];
   snprintf(text, sizeof text, "%s%s", sweep_head, sweep_rows);
-  sh("mkdir -p '%s/sweep' '%s/run/predictions' '%s/gen' '%s/empty'", dir,
-     dir, dir, dir);
+  sh("mkdir -p '%s/sweep' '%s/run/predictions' '%s/gen' '%s/empty'", dir, dir,
+     dir, dir);
   put("sweep/sweep.csv", text);
   put("run/hourly.csv", hourly_csv);
   put("run/config.ini", "[stream]\ninterval = 6h\n");
@@ -412,8 +412,8 @@ static void test_delay(void **state)
   dat = slurp(at("gen/clicks.delay.dat"));
   assert_int_equal(block(dat, 1, c, 400), 400);
   assert_true(fabs(c[399][0] - 86400) < 1e-6);
-  assert_non_null(strstr(slurp(at("gen/clicks.delay.gp")),
-                         "truncated at 1d"));
+  assert_non_null(
+      strstr(slurp(at("gen/clicks.delay.gp")), "truncated at 1d"));
 }
 
 /* ---- calibration ---------------------------------------------------- */
@@ -498,8 +498,7 @@ static void test_errors(void **state)
   }
   /* Usage errors point to --help. */
   assert_int_equal(plot("run --kind bogus"), 2);
-  assert_non_null(strstr(slurp(at("err.txt")),
-                         "try 'dfbench plot --help'"));
+  assert_non_null(strstr(slurp(at("err.txt")), "try 'dfbench plot --help'"));
   assert_int_equal(plot("--help"), 0);
   assert_non_null(strstr(slurp(at("out.txt")), "usage: dfbench plot"));
 
@@ -522,8 +521,8 @@ static void test_errors(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_window),     cmocka_unit_test(test_window_keys),
-      cmocka_unit_test(test_hourly),     cmocka_unit_test(test_delay),
+      cmocka_unit_test(test_window),      cmocka_unit_test(test_window_keys),
+      cmocka_unit_test(test_hourly),      cmocka_unit_test(test_delay),
       cmocka_unit_test(test_calibration), cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
