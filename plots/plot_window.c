@@ -290,11 +290,20 @@ static void write_script(plot_fig *fig, const window *w, const int *which,
   fprintf(s, "set key title 'mean ± sd over %d seed%s'\n", w->n_seeds,
           w->n_seeds == 1 ? "" : "s");
   if (n_which > 1) {
+    /* A title belongs to the whole figure, not to each panel. */
+    const char *title = fig->opt->title;
     fputs("# Three panels; the legend of the first sits below them all.\n"
-          "set multiplot layout 1,3 margins 0.075,0.99,0.31,0.95 "
-          "spacing 0.07,0\n"
-          "set key at screen 0.5,0.02 center bottom horizontal\n",
+          "unset title\n",
           s);
+    fprintf(s,
+            "set multiplot layout 1,3 margins 0.075,0.99,0.31,%s "
+            "spacing 0.07,0",
+            title ? "0.88" : "0.95");
+    if (title) {
+      fputs(" title ", s);
+      plot_quote(s, title);
+    }
+    fputs("\nset key at screen 0.5,0.02 center bottom horizontal\n", s);
   }
   for (int k = 0; k < n_which; k++) {
     if (k == 1)
