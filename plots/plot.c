@@ -48,11 +48,6 @@ int plot_kind_parse(const char *name, plot_kind *kind)
                  name);
 }
 
-const char *plot_kind_name(plot_kind kind)
-{
-  return kinds[kind].name;
-}
-
 /* ---- paths ---------------------------------------------------------- */
 
 /* The position of path's extension ('.' of the basename), or its end. */
@@ -101,6 +96,9 @@ static int fig_paths(plot_fig *fig, const char *path)
   size_t stem = ext_at(path);
   if (strlen(path) + 8 >= PLOT_PATH)
     return df_fail(DF_EINPUT, "%.64s...: path too long", path);
+  if (strchr(path, '\''))
+    return df_fail(DF_EINPUT, "%s: a figure's name may not hold a quote",
+                   path);
   if (terminal_of(path) < 0)
     return df_fail(DF_EINPUT,
                    "%s: unknown figure type '%s'; write .png, .svg or .pdf",
@@ -150,7 +148,7 @@ void plot_script_begin(plot_fig *fig, const char *what, double width)
   plot_quote(s, fig->fig_name);
   fputs("\n", s);
   fprintf(s,
-          "set terminal %s enhanced size %g%s,%g%s font '%s' "
+          "set terminal %s noenhanced size %g%s,%g%s font '%s' "
           "linewidth 2%s\n",
           terminals[t].term, terminals[t].w * width, terminals[t].unit,
           terminals[t].h, terminals[t].unit, terminals[t].font,
@@ -228,6 +226,23 @@ int plot_selected(const char *list, const char *name)
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
     if (len == n && !strncmp(p, name, n))
       return 1;
+    p += len + (comma != NULL);
+  }
+  return 0;
+}
+
+int plot_check_methods(const char *list, const char *const *names, int n,
+                       const char *where)
+{
+  for (const char *p = list; p && *p;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    int k = 0;
+    while (k < n && (strlen(names[k]) != len || strncmp(names[k], p, len)))
+      k++;
+    if (k == n)
+      return df_fail(DF_EINPUT, "--methods: no '%.*s' in %s", (int)len, p,
+                     where);
     p += len + (comma != NULL);
   }
   return 0;

@@ -53,7 +53,6 @@ typedef struct plot_options {
 
 /* The kind called name ("window", ...); 0 or DF_EINPUT listing them. */
 int plot_kind_parse(const char *name, plot_kind *kind);
-const char *plot_kind_name(plot_kind kind);
 
 /* The figure written when no output is given: DIR/KIND.png, or for a
  * click log FILE.delay.png beside it. */

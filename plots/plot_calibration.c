@@ -174,23 +174,6 @@ static int list_methods(const char *dir, char **names, int *n)
   return 0;
 }
 
-/* Every --methods entry must have a file. */
-static int check_selection(const char *list, char **names, int n)
-{
-  for (const char *p = list; p && *p;) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
-    int k = 0;
-    while (k < n && (strlen(names[k]) != len || strncmp(names[k], p, len)))
-      k++;
-    if (k == n)
-      return df_fail(DF_EINPUT, "--methods: no predictions for '%.*s'",
-                     (int)len, p);
-    p += len + (comma != NULL);
-  }
-  return 0;
-}
-
 static void write_frame(plot_fig *fig, int bins, int equal_width)
 {
   fputs("set size square\n"
@@ -211,7 +194,8 @@ int plot_calibration(plot_fig *fig)
   int n_names = 0;
   int rc = list_methods(o->input, names, &n_names);
   if (!rc)
-    rc = check_selection(o->methods, names, n_names);
+    rc = plot_check_methods(o->methods, (const char *const *)names, n_names,
+                            "the predictions");
 
   plot_script_begin(fig,
                     "Reliability diagram: observed rate against "

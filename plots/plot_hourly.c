@@ -144,24 +144,6 @@ static int check_columns(const plot_csv *t, const char *path,
   return 0;
 }
 
-/* Every method of the --methods list must be in the file. */
-static int check_selection(const char *list, const char **names, int n,
-                           const char *path)
-{
-  for (const char *p = list; p && *p;) {
-    const char *comma = strchr(p, ',');
-    size_t len = comma ? (size_t)(comma - p) : strlen(p);
-    int k = 0;
-    while (k < n && (strlen(names[k]) != len || strncmp(names[k], p, len)))
-      k++;
-    if (k == n)
-      return df_fail(DF_EINPUT, "--methods: '%.*s' is not in %s", (int)len, p,
-                     path);
-    p += len + (comma != NULL);
-  }
-  return 0;
-}
-
 int plot_hourly(plot_fig *fig)
 {
   const plot_options *o = fig->opt;
@@ -194,7 +176,7 @@ int plot_hourly(plot_fig *fig)
   int n_names =
       rc ? 0 : list_methods(&t, plot_csv_col(&t, "method"), names, 64);
   if (!rc)
-    rc = check_selection(o->methods, names, n_names, path);
+    rc = plot_check_methods(o->methods, names, n_names, path);
   double last = 0;
   for (size_t r = 0; r < t.n && !rc; r++) {
     double h;

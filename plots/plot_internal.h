@@ -44,6 +44,10 @@ void plot_quote(FILE *f, const char *s);
 
 /* Whether name is in the comma-separated list (NULL: every name). */
 int plot_selected(const char *list, const char *name);
+/* Every method of the list is among names[n]; DF_EINPUT "--methods: no
+ * 'x' in WHERE" otherwise. */
+int plot_check_methods(const char *list, const char *const *names, int n,
+                       const char *where);
 
 /* A CSV file held in memory: a header row and n rows of n_cols fields,
  * every field a NUL-terminated string inside buf. */

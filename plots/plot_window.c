@@ -178,14 +178,21 @@ static int collect(const plot_csv *t, const char *path, const plot_options *o,
                    int n_keys, int key, int mcol, const int *which,
                    int n_which, window *w)
 {
-  const char *seeds[MAX_VALUES];
+  const char *seeds[MAX_VALUES], *methods[MAX_LINES];
+  int n_methods = 0;
   for (size_t r = 0; r < t->n; r++) {
+    /* Count the seeds and the methods, drawn or not. */
     const char *s = plot_csv_at(t, r, n_keys);
     int j = 0;
     while (j < w->n_seeds && strcmp(seeds[j], s))
       j++;
     if (j == w->n_seeds && j < MAX_VALUES)
       seeds[w->n_seeds++] = s;
+    const char *m = plot_csv_at(t, r, mcol);
+    for (j = 0; j < n_methods && strcmp(methods[j], m);)
+      j++;
+    if (j == n_methods && j < MAX_LINES)
+      methods[n_methods++] = m;
     if (!plot_selected(o->methods, plot_csv_at(t, r, mcol)))
       continue;
     int v = value_index(&w->ax, plot_csv_at(t, r, key));
@@ -224,10 +231,10 @@ static int collect(const plot_csv *t, const char *path, const plot_options *o,
       c->m2 += d * (x - c->mean);
     }
   }
-  if (!w->n_lines)
-    return df_fail(DF_EINPUT, "%s: no rows%s", path,
-                   o->methods ? " of the --methods" : "");
-  return 0;
+  int rc = plot_check_methods(o->methods, methods, n_methods, path);
+  if (!rc && !w->n_lines)
+    rc = df_fail(DF_EINPUT, "%s: no rows", path);
+  return rc;
 }
 
 /* The x axis: log or linear, tics at the swept values. */
