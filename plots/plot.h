@@ -55,7 +55,7 @@ typedef struct plot_options {
 int plot_kind_parse(const char *name, plot_kind *kind);
 
 /* The figure written when no output is given: DIR/KIND.png, or for a
- * click log FILE.delay.png beside it. */
+ * click log FILE its name without the extension + ".delay.png". */
 void plot_default_output(const plot_options *o, char *buf, size_t len);
 
 /* Draw the figure; on success its path is in fig (len bytes). */

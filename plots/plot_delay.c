@@ -197,6 +197,10 @@ int plot_delay(plot_fig *fig)
   if (!rc && !n)
     rc =
         df_fail(DF_EINPUT, "%s: no conversions, no delays to plot", o->input);
+  if (!rc && d[n - 1] <= 0)
+    rc = df_fail(DF_EINPUT,
+                 "%s: every delay is 0 s, which a log axis cannot show",
+                 o->input);
   if (rc) {
     free(d);
     return rc;
