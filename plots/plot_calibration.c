@@ -230,6 +230,8 @@ int plot_calibration(plot_fig *fig)
                              ", \\\n  '%s' index %d using 1:2:3 with "
                              "yerrorlines ls %d title '%s (ECE %.4f)'",
                              fig->data_name, block++, ls, names[k], ece);
+    if (used >= sizeof plot) /* 64 clauses fit; never run past it */
+      used = sizeof plot - 1;
   }
   /* Square axes from 0 to a round bound above every point. */
   hi = fmin(1, ceil(hi * 1.05 * 20) / 20);

@@ -144,6 +144,69 @@ static int check_columns(const plot_csv *t, const char *path,
   return 0;
 }
 
+/* The script's frame: what it shows, the axes and their units. */
+static void write_frame(plot_fig *fig, int mi, int w, int days)
+{
+  char what[256];
+  snprintf(what, sizeof what,
+           "%s of each test interval over stream time, per method%s",
+           metrics[mi].label, w > 1 ? " (moving average)" : "");
+  plot_script_begin(fig, what, 1);
+  fprintf(fig->s,
+          "set xlabel 'stream time since the end of pre-training (%s)'\n",
+          days ? "days" : "hours");
+  if (w > 1)
+    fprintf(fig->s, "set ylabel \"%s\\n(mean of the last %d intervals)\"\n",
+            metrics[mi].label, w);
+  else
+    fprintf(fig->s, "set ylabel '%s'\n", metrics[mi].label);
+  fputs("set xrange [0:*]\n", fig->s);
+}
+
+/* One block and one line style per selected method (and the observed
+ * rate for mean_pred), then the plot command drawing them. */
+static int write_lines(plot_fig *fig, const plot_csv *t, const char *path,
+                       const char *metric, const char **names, int n_names,
+                       int w, double interval, double x_unit)
+{
+  size_t *rows = malloc((t->n ? t->n : 1) * sizeof *rows);
+  int *styles = malloc((size_t)(n_names + 1) * sizeof *styles);
+  const char *titles[65];
+  int rc = rows && styles ? 0 : df_fail(DF_ENOMEM, "out of memory");
+  int mcol = plot_csv_col(t, "method"), blocks = 0;
+  int n_lines = n_names + !strcmp(metric, "mean_pred");
+  for (int k = 0; k < n_lines && !rc; k++) {
+    int observed = k == n_names;
+    const char *name = observed ? names[0] : names[k];
+    if (!observed && !plot_selected(fig->opt->methods, name))
+      continue;
+    size_t n = 0;
+    for (size_t r = 0; r < t->n; r++)
+      if (!strcmp(plot_csv_at(t, r, mcol), name))
+        rows[n++] = r;
+    fprintf(fig->d, "# block %d: %s\n", blocks,
+            observed ? "observed conversion rate (mean_label)" : name);
+    rc = write_block(fig, t, path, rows, n,
+                     plot_csv_col(t, observed ? "mean_label" : metric), w,
+                     interval, x_unit);
+    titles[blocks] = observed ? "observed rate" : name;
+    styles[blocks++] =
+        observed ? plot_style_fixed(fig, "observed rate", "#000000", 2, 7)
+                 : plot_style(fig, name);
+  }
+
+  fputs("plot", fig->s);
+  for (int b = 0; b < blocks && !rc; b++)
+    fprintf(fig->s,
+            "%s \\\n  '%s' index %d using 1:2 with lines ls %d "
+            "title '%s'",
+            b ? "," : "", fig->data_name, b, styles[b], titles[b]);
+  fputs("\n", fig->s);
+  free(rows);
+  free(styles);
+  return rc;
+}
+
 int plot_hourly(plot_fig *fig)
 {
   const plot_options *o = fig->opt;
@@ -157,6 +220,7 @@ int plot_hourly(plot_fig *fig)
                    "pr_auc, nll, mean_pred",
                    metric);
 
+  /* The table, the run's interval and the smoothing window. */
   char path[PLOT_PATH];
   snprintf(path, sizeof path, "%s/hourly.csv", o->input);
   plot_csv t;
@@ -185,66 +249,18 @@ int plot_hourly(plot_fig *fig)
   }
   if (!rc && !t.n)
     rc = df_fail(DF_EINPUT, "%s: no rows", path);
-  if (rc) {
-    plot_csv_free(&t);
-    return rc;
-  }
   int days = (last + 1) * interval > 2 * 86400;
-  double x_unit = days ? 86400 : 3600;
 
-  /* The script's frame. */
-  char what[256];
-  snprintf(what, sizeof what,
-           "%s of each test interval over stream time, per method%s",
-           metrics[mi].label, w > 1 ? " (moving average)" : "");
-  plot_script_begin(fig, what, 1);
-  fprintf(fig->s,
-          "set xlabel 'stream time since the end of pre-training (%s)'\n",
-          days ? "days" : "hours");
-  if (w > 1)
-    fprintf(fig->s, "set ylabel \"%s\\n(mean of the last %d intervals)\"\n",
-            metrics[mi].label, w);
-  else
-    fprintf(fig->s, "set ylabel '%s'\n", metrics[mi].label);
-  fputs("set xrange [0:*]\n", fig->s);
-  fprintf(fig->d,
-          "# %s from %s, stream.interval %g s, window %d\n"
-          "# columns: stream time (%s), %s, test clicks\n\n",
-          metric, path, interval, w, days ? "days" : "hours", metric);
-
-  /* One block per method (and the observed rate for mean_pred). */
-  size_t *rows = malloc((t.n ? t.n : 1) * sizeof *rows);
-  if (!rows)
-    rc = df_fail(DF_ENOMEM, "out of memory");
-  int mcol = plot_csv_col(&t, "method"), block = 0;
-  char plot[8192] = "plot";
-  size_t used = 4;
-  int n_lines = n_names + !strcmp(metric, "mean_pred");
-  for (int k = 0; k < n_lines && !rc; k++) {
-    int observed = k == n_names;
-    const char *name = observed ? names[0] : names[k];
-    if (!observed && !plot_selected(o->methods, name))
-      continue;
-    size_t n = 0;
-    for (size_t r = 0; r < t.n; r++)
-      if (!strcmp(plot_csv_at(&t, r, mcol), name))
-        rows[n++] = r;
-    fprintf(fig->d, "# block %d: %s\n", block,
-            observed ? "observed conversion rate (mean_label)" : name);
-    rc = write_block(fig, &t, path, rows, n,
-                     plot_csv_col(&t, observed ? "mean_label" : metric), w,
-                     interval, x_unit);
-    int ls = observed ? plot_style_fixed(fig, "observed", "#000000", 2, 7)
-                      : plot_style(fig, name);
-    used += (size_t)snprintf(plot + used, sizeof plot - used,
-                             "%s \\\n  '%s' index %d using 1:2 with lines "
-                             "ls %d title '%s'",
-                             block ? "," : "", fig->data_name, block, ls,
-                             observed ? "observed rate" : name);
-    block++;
+  /* The frame, then the lines. */
+  if (!rc) {
+    write_frame(fig, mi, w, days);
+    fprintf(fig->d,
+            "# %s from %s, stream.interval %g s, window %d\n"
+            "# columns: stream time (%s), %s, test clicks\n\n",
+            metric, path, interval, w, days ? "days" : "hours", metric);
+    rc = write_lines(fig, &t, path, metric, names, n_names, w, interval,
+                     days ? 86400 : 3600);
   }
-  fprintf(fig->s, "%s\n", plot);
-  free(rows);
   plot_csv_free(&t);
   return rc;
 }

@@ -222,6 +222,10 @@ static int setup(void **state)
   put("run/predictions/esdfm.tsv", "hour\tlabel\tprediction\n"
                                    "1\t1\t0.9\n1\t0\t0.05\n");
   write_log("clicks.tsv");
+  FILE *f = fopen(at("zero.tsv"), "w");
+  log_line(f, 100, 100);
+  log_line(f, 200, -1);
+  fclose(f);
   write_log("gen/clicks.tsv");
   put("exp.ini", "[delay]\nfamily = exponential\nmean = 1h\n"
                  "feature_effect = 0\nattribution = 30d\n");
@@ -485,6 +489,7 @@ static void test_errors(void **state)
       {"run --kind hourly -o run/x.jpg", 2, "unknown figure type '.jpg'"},
       {"run --kind delay", 2, "is a directory"},
       {"missing.tsv --kind delay", 2, "missing.tsv"},
+      {"zero.tsv --kind delay", 2, "every delay is 0 s"},
       {"clicks.tsv --kind delay --set delay.family=weibul", 2,
        "delay.family"},
       {"run --kind hourly -c exp.ini", 2, "-c and --set are for"},
