@@ -109,7 +109,7 @@ static void write_configured(FILE *f, const delay_dist *dist, double effect,
 {
   fprintf(f,
           "# block 1: configured CDF truncated at %.17g s, delay "
-          "factor sd %.17g: delay (s), G(delay)\n",
+          "factor log-sd %.17g: delay (s), G(delay)\n",
           limit, effect);
   double h = 12.0 / R_NODES, norm = 0;
   for (int j = 0; j < R_NODES; j++) {
