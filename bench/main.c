@@ -28,6 +28,7 @@ static const command commands[] = {
     {"score", cmd_score, "AUC, PR-AUC, AP and NLL of labelled predictions"},
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
+    {"plot", cmd_plot, "draw a figure of results with gnuplot"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))

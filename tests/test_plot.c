@@ -1,0 +1,536 @@
+/* test_plot.c: `dfbench plot` end to end: the built binary (DFB_BINARY)
+ * draws each kind of figure from small hand-written result files in a
+ * temporary directory.  For each: exit 0, an image of the right type
+ * (PNG magic, <svg, %PDF), a script that names its data file and draws
+ * the figure again when run alone with gnuplot, and data numbers equal
+ * to values computed by hand here.  Bad input: exit status and message.
+ * Needs gnuplot (gnuplot-nox, as CI installs). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* Numbers are written with %.17g: only summation order differs. */
+#define TOL 1e-12
+
+static char dir[] = "/tmp/dfb_test_plot_XXXXXX";
+
+/* ---- helpers -------------------------------------------------------- */
+
+static int sh(const char *fmt, ...)
+{
+  char cmd[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* dir/name, in one of a few rotating buffers. */
+static const char *at(const char *name)
+{
+  static char buf[8][512];
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+  return buf[k];
+}
+
+static void put(const char *name, const char *text)
+{
+  FILE *f = fopen(at(name), "w");
+  assert_non_null(f);
+  fputs(text, f);
+  assert_int_equal(fclose(f), 0);
+}
+
+static char *slurp(const char *path)
+{
+  static char buf[1 << 20];
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+/* `dfbench plot ARGS` with stderr to dir/err.txt; the exit status. */
+static int plot(const char *args)
+{
+  return sh("cd '%s' && '%s' plot %s >'%s' 2>'%s'", dir, DFB_BINARY, args,
+            at("out.txt"), at("err.txt"));
+}
+
+/* Rows of data block `index` ("# block N:" then numeric lines). */
+static int block(const char *dat, int index, double rows[][6], int max)
+{
+  char head[32];
+  snprintf(head, sizeof head, "# block %d:", index);
+  const char *p = strstr(dat, head);
+  assert_non_null(p);
+  p = strchr(p, '\n') + 1;
+  int n = 0;
+  while (*p && *p != '\n' && *p != '#' && n < max) {
+    char line[1024], *q = line, *end;
+    size_t len = strcspn(p, "\n");
+    snprintf(line, sizeof line, "%.*s", (int)len, p);
+    for (int c = 0; c < 6; c++, q = end) {
+      rows[n][c] = strtod(q, &end);
+      if (end == q)
+        break;
+    }
+    p += len + (p[len] == '\n');
+    n++;
+  }
+  return n;
+}
+
+static const struct {
+  const char *ext, *magic;
+  size_t offset;
+} types[] = {
+    {"png", "\x89PNG\r\n\x1a\n", 0},
+    {"svg", "<svg", 0}, /* anywhere in the head, after <?xml ...?> */
+    {"pdf", "%PDF-", 0},
+};
+
+/* The figure at path is of type ext. */
+static void assert_image(const char *path, const char *ext)
+{
+  char *s = slurp(path);
+  if (!s)
+    fail_msg("%s: missing", path);
+  for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+    if (strcmp(ext, types[t].ext))
+      continue;
+    if (!strcmp(ext, "svg")) {
+      assert_memory_equal(s, "<?xml", 5);
+      assert_non_null(strstr(s, types[t].magic));
+    } else {
+      assert_memory_equal(s, types[t].magic, strlen(types[t].magic));
+    }
+  }
+}
+
+/* The script of figure STEM.EXT names STEM.dat and, run alone by
+ * gnuplot in its directory, draws STEM.EXT again. */
+static void assert_redraws(const char *stem, const char *ext)
+{
+  char name[256], gp[256], dat[256];
+  snprintf(name, sizeof name, "%s.%s", stem, ext);
+  snprintf(gp, sizeof gp, "%s.gp", stem);
+  const char *base = strrchr(stem, '/');
+  snprintf(dat, sizeof dat, "'%s.dat'", base ? base + 1 : stem);
+  const char *script = slurp(at(gp));
+  assert_non_null(script);
+  assert_non_null(strstr(script, dat));
+  assert_null(strstr(script, ".tmp"));
+  assert_int_equal(unlink(at(name)), 0);
+  assert_int_equal(sh("cd \"$(dirname '%s')\" && gnuplot \"$(basename "
+                      "'%s')\" 2>/dev/null",
+                      at(gp), at(gp)),
+                   0);
+  assert_image(at(name), ext);
+}
+
+/* ---- fixtures ------------------------------------------------------- */
+
+static const char sweep_head[] =
+    "esdfm.elapsed,seed,method,auc,pr_auc,nll,r_auc,r_pr_auc,r_nll,"
+    "ri_auc,ri_pr_auc,ri_nll,test_clicks,train_events\n";
+
+/* Two methods, three windows (the sweep's order is not the axis's),
+ * two seeds; vanilla at 4h has one seed's AUC empty. */
+static const char sweep_rows[] =
+    "1h,1,vanilla,0.70,0.30,0.50,0,0,0,,,,10,20\n"
+    "1h,1,esdfm,0.72,0.32,0.48,0.5,,,,,,10,20\n"
+    "15m,1,vanilla,0.60,0.20,0.60,,,,,,,10,20\n"
+    "15m,1,esdfm,0.61,0.21,0.59,,,,,,,10,20\n"
+    "4h,1,vanilla,,0.40,0.40,,,,,,,10,20\n"
+    "4h,1,esdfm,0.80,0.41,0.39,,,,,,,10,20\n"
+    "1h,2,vanilla,0.74,0.34,0.46,,,,,,,10,20\n"
+    "1h,2,esdfm,0.73,0.33,0.47,,,,,,,10,20\n"
+    "15m,2,vanilla,0.62,0.22,0.58,,,,,,,10,20\n"
+    "15m,2,esdfm,0.61,0.21,0.59,,,,,,,10,20\n"
+    "4h,2,vanilla,0.90,0.42,0.38,,,,,,,10,20\n"
+    "4h,2,esdfm,0.80,0.43,0.37,,,,,,,10,20\n";
+
+static const char hourly_csv[] =
+    "method,hour,test_clicks,auc,pr_auc,nll,mean_pred,mean_label\n"
+    "oracle,1,100,0.70,0.30,0.50,0.20,0.25\n"
+    "oracle,2,300,0.80,0.40,0.40,0.22,0.20\n"
+    "oracle,3,100,nan,nan,0.30,0.24,0.30\n"
+    "oracle,4,200,0.60,0.20,0.60,0.26,0.10\n"
+    "esdfm,1,100,0.65,0.25,0.55,0.10,0.25\n"
+    "esdfm,2,300,0.75,0.35,0.45,0.12,0.20\n"
+    "esdfm,3,100,0.70,0.30,0.50,0.14,0.30\n"
+    "esdfm,4,200,0.55,0.15,0.65,0.16,0.10\n";
+
+/* A Criteo-layout line: click and conversion time, 17 empty features. */
+static void log_line(FILE *f, long click, long conv)
+{
+  if (conv >= 0)
+    fprintf(f, "%ld\t%ld", click, conv);
+  else
+    fprintf(f, "%ld\t", click);
+  for (int j = 0; j < 17; j++)
+    fputc('\t', f);
+  fputc('\n', f);
+}
+
+/* Delays 60, 3600, 60, 86400 s, one click without a conversion. */
+static void write_log(const char *name)
+{
+  FILE *f = fopen(at(name), "w");
+  assert_non_null(f);
+  log_line(f, 100, 160);
+  log_line(f, 200, 3800);
+  log_line(f, 300, -1);
+  log_line(f, 400, 460);
+  log_line(f, 500, 86900);
+  assert_int_equal(fclose(f), 0);
+}
+
+static int setup(void **state)
+{
+  (void)state;
+  if (!mkdtemp(dir))
+    return -1;
+  char text[4096];
+  snprintf(text, sizeof text, "%s%s", sweep_head, sweep_rows);
+  sh("mkdir -p '%s/sweep' '%s/run/predictions' '%s/gen' '%s/empty'", dir, dir,
+     dir, dir);
+  put("sweep/sweep.csv", text);
+  put("run/hourly.csv", hourly_csv);
+  put("run/config.ini", "[stream]\ninterval = 6h\n");
+  put("run/summary.csv", "method,auc\nvanilla,0.5\nesdfm,0.6\n");
+  put("run/predictions/vanilla.tsv", "hour\tlabel\tprediction\n"
+                                     "1\t0\t0.1\n1\t1\t0.4\n2\t0\t0.2\n"
+                                     "2\t1\t0.3\n");
+  put("run/predictions/esdfm.tsv", "hour\tlabel\tprediction\n"
+                                   "1\t1\t0.9\n1\t0\t0.05\n");
+  write_log("clicks.tsv");
+  FILE *f = fopen(at("zero.tsv"), "w");
+  log_line(f, 100, 100);
+  log_line(f, 200, -1);
+  fclose(f);
+  write_log("gen/clicks.tsv");
+  put("exp.ini", "[delay]\nfamily = exponential\nmean = 1h\n"
+                 "feature_effect = 0\nattribution = 30d\n");
+  put("gen/config.ini", "[delay]\nfamily = exponential\nmean = 1h\n"
+                        "feature_effect = 0\nattribution = 1d\n");
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  (void)state;
+  return sh("rm -rf '%s'", dir);
+}
+
+/* ---- window --------------------------------------------------------- */
+
+/* Mean and sample sd of two numbers. */
+static void mean_sd2(double a, double b, double *mean, double *sd)
+{
+  *mean = (a + b) / 2;
+  *sd = fabs(a - b) / sqrt(2.0);
+}
+
+static void test_window(void **state)
+{
+  (void)state;
+  assert_int_equal(plot("sweep --kind window"), 0);
+  assert_image(at("sweep/window.png"), "png");
+  const char *dat = slurp(at("sweep/window.dat"));
+  assert_non_null(dat);
+
+  /* Block 0: AUC of vanilla, points by window: 15m, 1h, 4h, in hours. */
+  double r[8][6];
+  assert_int_equal(block(dat, 0, r, 8), 3);
+  const double x[3] = {0.25, 1, 4};
+  const double a[3][2] = {{0.60, 0.62}, {0.70, 0.74}, {0.90, NAN}};
+  for (int i = 0; i < 3; i++) {
+    double m, sd;
+    mean_sd2(a[i][0], a[i][1], &m, &sd);
+    if (isnan(a[i][1])) { /* one seed: its value, sd 0 */
+      m = a[i][0];
+      sd = 0;
+    }
+    assert_true(fabs(r[i][0] - x[i]) < TOL);
+    assert_true(fabs(r[i][1] - m) < TOL);
+    assert_true(fabs(r[i][2] - sd) < TOL);
+    assert_true(r[i][3] == (isnan(a[i][1]) ? 1 : 2));
+  }
+  /* Block 5: NLL of esdfm (blocks: metric-major, 2 lines each). */
+  assert_int_equal(block(dat, 5, r, 8), 3);
+  double m, sd;
+  mean_sd2(0.48, 0.47, &m, &sd);
+  assert_true(fabs(r[1][1] - m) < TOL && fabs(r[1][2] - sd) < TOL);
+
+  /* Log axis (15m to 4h spans 16x), tics labelled as swept. */
+  const char *gp = slurp(at("sweep/window.gp"));
+  assert_non_null(strstr(gp, "set logscale x"));
+  assert_non_null(strstr(gp, "'15m' 0.25"));
+  assert_non_null(strstr(gp, "set multiplot"));
+  assert_redraws("sweep/window", "png");
+
+  /* One metric, SVG. */
+  assert_int_equal(plot("sweep --kind window --metric pr_auc "
+                        "-o sweep/pr.svg"),
+                   0);
+  assert_image(at("sweep/pr.svg"), "svg");
+  assert_null(strstr(slurp(at("sweep/pr.gp")), "multiplot"));
+  assert_redraws("sweep/pr", "svg");
+}
+
+/* Two grid keys: lines per method and value of the other key; a key of
+ * plain categories is placed by order of appearance. */
+static void test_window_keys(void **state)
+{
+  (void)state;
+  sh("mkdir -p '%s/sweep2'", dir);
+  put("sweep2/sweep.csv",
+      "model.type,vanilla.wait,seed,method,auc,pr_auc,nll\n"
+      "mlp,1h,1,esdfm,0.7,0.3,0.5\n"
+      "lr,1h,1,esdfm,0.6,0.2,0.6\n"
+      "mlp,2h,1,esdfm,0.8,0.4,0.4\n"
+      "lr,2h,1,esdfm,0.5,0.1,0.7\n");
+  assert_int_equal(plot("sweep2 --kind window --metric auc -o "
+                        "sweep2/type.pdf"),
+                   0);
+  assert_image(at("sweep2/type.pdf"), "pdf");
+  const char *gp = slurp(at("sweep2/type.gp"));
+  assert_non_null(strstr(gp, "title 'esdfm (vanilla.wait=1h)'"));
+  assert_non_null(strstr(gp, "'mlp' 1, 'lr' 2"));
+  assert_null(strstr(gp, "logscale"));
+  assert_redraws("sweep2/type", "pdf");
+
+  assert_int_equal(plot("sweep2 --kind window --key vanilla.wait "
+                        "--metric nll"),
+                   0);
+  const char *dat = slurp(at("sweep2/window.dat"));
+  double r[4][6];
+  assert_int_equal(block(dat, 1, r, 4), 2); /* esdfm (model.type=lr) */
+  assert_true(fabs(r[0][0] - 60) < TOL && fabs(r[0][1] - 0.6) < TOL);
+  assert_true(fabs(r[1][0] - 120) < TOL && fabs(r[1][1] - 0.7) < TOL);
+}
+
+/* ---- hourly --------------------------------------------------------- */
+
+static void test_hourly(void **state)
+{
+  (void)state;
+  assert_int_equal(plot("run --kind hourly"), 0);
+  assert_image(at("run/hourly.png"), "png");
+  const char *dat = slurp(at("run/hourly.dat"));
+  double r[8][6];
+
+  /* oracle: x = hour * 6h in hours (a 30 h stream), AUC as written;
+   * the undefined AUC stays nan for gnuplot to skip. */
+  assert_int_equal(block(dat, 0, r, 8), 4);
+  const double x[4] = {6, 12, 18, 24}, auc[4] = {0.7, 0.8, NAN, 0.6};
+  for (int i = 0; i < 4; i++) {
+    assert_true(fabs(r[i][0] - x[i]) < TOL);
+    assert_true(isnan(auc[i]) ? isnan(r[i][1])
+                              : fabs(r[i][1] - auc[i]) < TOL);
+  }
+  const char *gp = slurp(at("run/hourly.gp"));
+  assert_non_null(strstr(gp, "(hours)"));
+  assert_non_null(strstr(gp, "title 'esdfm'"));
+  assert_redraws("run/hourly", "png");
+
+  /* Trailing mean over 2 intervals (12h), weighted by test clicks. */
+  assert_int_equal(plot("run --kind hourly --smooth 12h --methods esdfm "
+                        "--metric nll -o run/nll.png"),
+                   0);
+  dat = slurp(at("run/nll.dat"));
+  assert_int_equal(block(dat, 0, r, 8), 4);
+  const double want[4] = {0.55, (100 * 0.55 + 300 * 0.45) / 400,
+                          (300 * 0.45 + 100 * 0.50) / 400,
+                          (100 * 0.50 + 200 * 0.65) / 300};
+  for (int i = 0; i < 4; i++)
+    assert_true(fabs(r[i][1] - want[i]) < TOL);
+  assert_null(strstr(slurp(at("run/nll.gp")), "oracle"));
+
+  /* mean_pred brings the observed rate: the last block. */
+  assert_int_equal(plot("run --kind hourly --metric mean_pred --smooth 2 "
+                        "-o run/mp.png"),
+                   0);
+  dat = slurp(at("run/mp.dat"));
+  assert_int_equal(block(dat, 2, r, 8), 4);
+  assert_true(fabs(r[1][1] - (100 * 0.25 + 300 * 0.20) / 400) < TOL);
+  assert_non_null(strstr(slurp(at("run/mp.gp")), "observed rate"));
+}
+
+/* ---- delay ---------------------------------------------------------- */
+
+static void test_delay(void **state)
+{
+  (void)state;
+  /* No config: the empirical CDF alone, FILE.delay.png beside it. */
+  assert_int_equal(plot("clicks.tsv --kind delay"), 0);
+  assert_image(at("clicks.delay.png"), "png");
+  const char *dat = slurp(at("clicks.delay.dat"));
+  double r[8][6];
+  assert_int_equal(block(dat, 0, r, 8), 3);
+  const double want[3][3] = {{60, 0.5, 2}, {3600, 0.75, 3}, {86400, 1, 4}};
+  for (int i = 0; i < 3; i++)
+    for (int c = 0; c < 3; c++)
+      assert_true(fabs(r[i][c] - want[i][c]) < TOL);
+  assert_null(strstr(dat, "# block 1:"));
+  assert_non_null(strstr(slurp(at("clicks.delay.gp")), "set logscale x"));
+  assert_redraws("clicks.delay", "png");
+
+  /* With -c: the exponential's CDF truncated at 30d beside it. */
+  assert_int_equal(plot("clicks.tsv --kind delay -c exp.ini -o "
+                        "exp.pdf"),
+                   0);
+  assert_image(at("exp.pdf"), "pdf");
+  dat = slurp(at("exp.dat"));
+  static double c[400][6];
+  assert_int_equal(block(dat, 1, c, 400), 400);
+  double limit = 30 * 86400.0, z = 1 - exp(-limit / 3600);
+  for (int i = 0; i < 400; i += 57)
+    assert_true(fabs(c[i][1] - (1 - exp(-c[i][0] / 3600)) / z) < 1e-9);
+  assert_true(fabs(c[0][0] - 1) < TOL && fabs(c[399][0] - limit) < 1e-6);
+  assert_true(fabs(c[399][1] - 1) < 1e-12);
+  assert_non_null(strstr(slurp(at("exp.gp")), "truncated at 30d"));
+  assert_redraws("exp", "pdf");
+
+  /* config.ini beside the log: attribution 1d leaves 86400 s in and
+   * the configured curve ends at 1d. */
+  assert_int_equal(plot("gen/clicks.tsv --kind delay"), 0);
+  dat = slurp(at("gen/clicks.delay.dat"));
+  assert_int_equal(block(dat, 1, c, 400), 400);
+  assert_true(fabs(c[399][0] - 86400) < 1e-6);
+  assert_non_null(
+      strstr(slurp(at("gen/clicks.delay.gp")), "truncated at 1d"));
+}
+
+/* ---- calibration ---------------------------------------------------- */
+
+static void test_calibration(void **state)
+{
+  (void)state;
+  assert_int_equal(plot("run --kind calibration --bins 2"), 0);
+  assert_image(at("run/calibration.png"), "png");
+  const char *dat = slurp(at("run/calibration.dat"));
+  double r[4][6];
+
+  /* vanilla (summary.csv's first): {0.1:0, 0.2:0} and {0.3:1, 0.4:1}. */
+  assert_non_null(strstr(dat, "# block 0: vanilla"));
+  assert_int_equal(block(dat, 0, r, 4), 2);
+  const double want[2][6] = {{0.15, 0, 0, 2, 0.1, 0.2},
+                             {0.35, 1, 0, 2, 0.3, 0.4}};
+  for (int i = 0; i < 2; i++)
+    for (int k = 0; k < 6; k++)
+      assert_true(fabs(r[i][k] - want[i][k]) < TOL);
+  /* ECE = 0.5 |0 - 0.15| + 0.5 |1 - 0.35| = 0.4. */
+  const char *gp = slurp(at("run/calibration.gp"));
+  assert_non_null(strstr(gp, "title 'vanilla (ECE 0.4000)'"));
+  assert_non_null(strstr(gp, "'esdfm (ECE"));
+  assert_redraws("run/calibration", "png");
+
+  /* Equal width: [0, 0.5) holds all four; mean label 0.5, s.e. 0.25. */
+  assert_int_equal(plot("run --kind calibration --bins 2 --equal-width "
+                        "--methods vanilla -o run/cal.svg"),
+                   0);
+  assert_image(at("run/cal.svg"), "svg");
+  dat = slurp(at("run/cal.dat"));
+  assert_int_equal(block(dat, 0, r, 4), 1);
+  assert_true(fabs(r[0][0] - 0.25) < TOL && fabs(r[0][1] - 0.5) < TOL);
+  assert_true(fabs(r[0][2] - 0.25) < TOL && r[0][3] == 4);
+  assert_null(strstr(dat, "esdfm"));
+}
+
+/* ---- bad input ------------------------------------------------------ */
+
+static void test_errors(void **state)
+{
+  (void)state;
+  put("bad.csv", "a,b\n1,2\n");
+  sh("mkdir -p '%s/nokey' '%s/ragged'", dir, dir);
+  put("nokey/sweep.csv", "method,seed,auc\nesdfm,1,0.5\n");
+  put("ragged/hourly.csv", "method,hour,test_clicks,auc\nx,1,2\n");
+  static const struct {
+    const char *args;
+    int status;
+    const char *want;
+  } cases[] = {
+      {"--kind hourly", 2, "no DIR given"},
+      {"run", 2, "--kind is required"},
+      {"run --kind bogus", 2, "unknown kind 'bogus'; valid: window"},
+      {"run --kind hourly --metric bogus", 2, "unknown metric 'bogus'"},
+      {"sweep --kind window --metric bogus", 2, "unknown metric 'bogus'"},
+      {"sweep --kind window --key nokey", 2,
+       "no grid key 'nokey'; its keys: esdfm.elapsed"},
+      {"nokey --kind window", 2, "expected grid key columns"},
+      {"missing --kind hourly", 2, "missing/hourly.csv: cannot open"},
+      {"ragged --kind hourly", 2, "ragged/hourly.csv:2: 3 fields"},
+      {"empty --kind calibration", 2, "predictions"},
+      {"run --kind calibration --bins 0", 2, "--bins '0'"},
+      {"run --kind hourly --smooth 1x", 2, "--smooth '1x'"},
+      {"run --kind hourly --methods nope", 2, "--methods: no 'nope' in"},
+      {"sweep --kind window --methods esdfm,nope", 2, "no 'nope' in"},
+      {"run --kind calibration --methods nope", 2, "no 'nope' in"},
+      {"run --kind hourly -o run/x.jpg", 2, "unknown figure type '.jpg'"},
+      {"run --kind delay", 2, "is a directory"},
+      {"missing.tsv --kind delay", 2, "missing.tsv"},
+      {"zero.tsv --kind delay", 2, "every delay is 0 s"},
+      {"clicks.tsv --kind delay --set delay.family=weibul", 2,
+       "delay.family"},
+      {"run --kind hourly -c exp.ini", 2, "-c and --set are for"},
+      {"run --kind hourly --frob", 2, "unknown option '--frob'"},
+      {"run --kind hourly", 2, "exists; refusing to overwrite"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int st = plot(cases[i].args);
+    const char *msg = slurp(at("err.txt"));
+    if (st != cases[i].status || !strstr(msg, cases[i].want))
+      fail_msg("case %zu '%s': exit %d, message '%s'", i, cases[i].args, st,
+               msg);
+  }
+  /* Usage errors point to --help. */
+  assert_int_equal(plot("run --kind bogus"), 2);
+  assert_non_null(strstr(slurp(at("err.txt")), "try 'dfbench plot --help'"));
+  assert_int_equal(plot("--help"), 0);
+  assert_non_null(strstr(slurp(at("out.txt")), "usage: dfbench plot"));
+
+  /* No gnuplot: exit 1, the hint, and nothing written. */
+  int st = sh("cd '%s' && PATH=/nonexistent '%s' plot run --kind hourly "
+              "-o run/none.png 2>'%s'",
+              dir, DFB_BINARY, at("err.txt"));
+  assert_int_equal(st, 1);
+  const char *msg = slurp(at("err.txt"));
+  assert_non_null(strstr(msg, "gnuplot not found"));
+  assert_non_null(strstr(msg, "apt-get install gnuplot-nox"));
+  struct stat sb;
+  assert_int_not_equal(stat(at("run/none.gp"), &sb), 0);
+  assert_int_not_equal(stat(at("run/none.dat"), &sb), 0);
+
+  /* --force replaces. */
+  assert_int_equal(plot("run --kind hourly --force"), 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_window),      cmocka_unit_test(test_window_keys),
+      cmocka_unit_test(test_hourly),      cmocka_unit_test(test_delay),
+      cmocka_unit_test(test_calibration), cmocka_unit_test(test_errors),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
