@@ -14,6 +14,7 @@ struct progress {
   int tty, quiet;
   double start, last_draw, last_share;
   int last_tenth;
+  long long first_count, last_count; /* progress_count; -1 before */
 };
 
 static double now(void)
@@ -33,6 +34,7 @@ progress *progress_create(const char *label)
   p->quiet = log_get_level() < LOG_INFO;
   p->start = p->last_draw = now();
   p->last_share = -1;
+  p->first_count = p->last_count = -1;
   return p;
 }
 
@@ -77,6 +79,50 @@ void progress_finish(progress *p)
   if (p->tty && !p->quiet && p->last_share >= 0)
     fprintf(stderr, "\r%*s\r", 78, "");
   free(p);
+}
+
+void progress_count(progress *p, size_t done, size_t total)
+{
+  if (!p || p->quiet)
+    return;
+  double t = now();
+  if (p->first_count < 0) {
+    p->first_count = p->last_count = (long long)done;
+    p->start = t;
+  }
+  long long ran = (long long)done - p->first_count;
+  size_t left = total > done ? total - done : 0;
+  double elapsed = t - p->start;
+  double eta = ran > 0 ? elapsed / (double)ran * (double)left : -1;
+  int changed = (long long)done != p->last_count;
+  p->last_count = (long long)done;
+
+  if (p->tty) {
+    if (!changed && t - p->last_draw < 1)
+      return;
+    p->last_draw = t;
+    p->last_share = 0;
+    char bar[21];
+    int fill = total ? (int)(20 * done / total) : 20;
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(20 - fill));
+    bar[20] = '\0';
+    fprintf(stderr, "\r%-8s [%s] %zu/%zu cells  %zu left  %5.0fs elapsed",
+            p->label, bar, done, total, left, elapsed);
+    if (eta >= 0)
+      fprintf(stderr, "  eta %5.0fs ", eta);
+    fflush(stderr);
+    return;
+  }
+  if (!changed)
+    return;
+  fprintf(stderr,
+          "dfbench: progress: task=%s done=%zu left=%zu total=%zu "
+          "elapsed_s=%.1f",
+          p->label, done, left, total, elapsed);
+  if (eta >= 0)
+    fprintf(stderr, " eta_s=%.0f", eta);
+  fputc('\n', stderr);
 }
 
 void progress_callback(void *ctx, double done)
