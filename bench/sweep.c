@@ -445,7 +445,8 @@ static int spec_refuse(const char *path, const char *old, const char *now)
                  path, e1, e2);
 }
 
-static int spec_claim(const char *dir, const char *text, int force)
+static int spec_claim(const char *dir, const char *text, int force,
+                      const char **hint)
 {
   char path[4096], tmp[4200];
   snprintf(path, sizeof path, "%s/sweep.ini", dir);
@@ -458,6 +459,9 @@ static int spec_claim(const char *dir, const char *text, int force)
     if (old) {
       int same = !strcmp(old, text);
       if (!same && !force) {
+        *hint = "choose another -o DIR, or pass --force to replace that "
+                "sweep (its finished cells whose configuration is "
+                "unchanged are kept)";
         rc = spec_refuse(path, old, text);
         free(old);
         return rc;
@@ -477,6 +481,7 @@ static int spec_claim(const char *dir, const char *text, int force)
     /* A fresh directory: link() claims it without replacing a sweep.ini
      * that another shard wrote meanwhile. */
     snprintf(path, sizeof path, "%s/summary.csv", dir);
+    *hint = "choose another -o DIR for the sweep";
     if (!access(path, F_OK))
       return df_fail(DF_EINPUT,
                      "%s holds the results of a run, not a "
@@ -793,16 +798,17 @@ int sweep_run(const sweep_spec *s, const df_config *base,
     rc = sweep_cell_config(s, base, k, &cfg);
   if (!rc)
     rc = sweep_spec_text(s, base, &text);
+  if (!rc)
+    rc = make_dirs(opt->dir);
+  if (!rc) {
+    const char *hint = NULL;
+    rc = spec_claim(opt->dir, text, opt->force, &hint);
+    if (rc == DF_EINPUT)
+      out->hint = hint;
+  }
   snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->dir);
   if (!rc)
     rc = make_dirs(cells_dir);
-  if (!rc) {
-    rc = spec_claim(opt->dir, text, opt->force);
-    if (rc == DF_EINPUT)
-      out->hint = "choose another -o DIR, or pass --force to replace "
-                  "that sweep (its finished cells whose configuration is "
-                  "unchanged are kept)";
-  }
   if (rc)
     goto cleanup;
 
