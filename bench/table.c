@@ -234,6 +234,9 @@ static int read_row(char *line, const char *path, long lineno, table_data *t,
 {
   char *f[MAX_FIELDS];
   int n = split_csv(line, f, MAX_FIELDS);
+  if (n < 0)
+    return df_fail(DF_EINPUT, "%s:%ld: a quoted field is not closed", path,
+                   lineno);
   int need = c->method;
   for (int k = 0; k < TABLE_METRICS; k++)
     need = c->metric[k] > need ? c->metric[k] : need;
