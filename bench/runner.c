@@ -117,8 +117,10 @@ typedef struct bce_batch {
  * shuffled order (seeded by model.seed and salt), as pseudo-events whose
  * time and label are what is known at sh->pre_now.  With loss NULL the
  * loss is BCE on those labels; otherwise the method or aux loss sees a
- * method_batch. */
-static int pretrain(shared *sh, learner *l, loss_fn loss, uint64_t salt)
+ * method_batch.  tick, when given, counts the batches done (for the
+ * progress bar of the shared pre-training). */
+static int pretrain(shared *sh, learner *l, loss_fn loss, uint64_t salt,
+                    atomic_size_t *tick)
 {
   const df_config *cfg = sh->cfg;
   size_t n = sh->clock.click_off[0], batch = (size_t)cfg->model_batch;
@@ -162,6 +164,8 @@ static int pretrain(shared *sh, learner *l, loss_fn loss, uint64_t salt)
         loss_bce_ctx ctx = {.label = {yb}};
         rc = learner_train(l, xb, nb, loss_bce, &ctx, &value);
       }
+      if (tick)
+        atomic_fetch_add(tick, 1);
     }
   }
 
@@ -221,13 +225,13 @@ static void pretrain_job(shared *sh, int job)
   if (job == 0) {
     rc = learner_new(sh, 1, &sh->base);
     if (!rc)
-      rc = pretrain(sh, sh->base, NULL, 0);
+      rc = pretrain(sh, sh->base, NULL, 0, &sh->steps_done);
   } else {
     const aux_type *a = aux_find((enum method_aux)job);
     learner *l = NULL;
     rc = learner_new(sh, a->heads, &l);
     if (!rc)
-      rc = pretrain(sh, l, a->loss, (uint64_t)job);
+      rc = pretrain(sh, l, a->loss, (uint64_t)job, &sh->steps_done);
     if (!rc)
       rc = predict_all(sh, l, a->heads, &sh->aux[job]);
     sh->aux_heads[job] = a->heads;
@@ -387,7 +391,7 @@ static int stream_method(shared *sh, const method_type *m, run_method *res)
   if (!rc && m->own_pretrain) {
     rc = learner_new(sh, m->heads, &l);
     if (!rc)
-      rc = pretrain(sh, l, m->loss, 100);
+      rc = pretrain(sh, l, m->loss, 100, NULL);
   } else if (!rc) {
     rc = learner_clone(sh->base, &l);
   }
@@ -601,6 +605,9 @@ int runner_run(const df_config *cfg, df_clicks *log, const run_options *opt,
   }
   log_info("pre-training on %zu clicks (%d epochs, model.type=%s)",
            sh.clock.click_off[0], cfg->model_epochs, cfg->model_type);
+  size_t batches = (sh.clock.click_off[0] + (size_t)cfg->model_batch - 1) /
+                   (size_t)cfg->model_batch;
+  sh.steps_total = (size_t)jobs * (size_t)cfg->model_epochs * batches;
   pool_run(&sh, pretrain_job, jobs, "pretrain");
   for (int j = 0; j < jobs && !rc; j++)
     if (sh.pre_status[j])
@@ -610,6 +617,7 @@ int runner_run(const df_config *cfg, df_clicks *log, const run_options *opt,
 
   /* The stream, methods side by side. */
   size_t steps = replay_steps(&sh.clock);
+  atomic_store(&sh.steps_done, 0);
   sh.steps_total = steps * (size_t)sh.n_methods;
   log_info("stream: %zu steps of %gs over %zu clicks, %d methods",
            steps, cfg->stream_interval,

@@ -239,12 +239,72 @@ static void test_round_trip(void **state)
   assert_memory_equal(&a, &b, offsetof(df_config, origin));
 }
 
+/* The shipped configs: each loads and validates, with the values its
+ * comments promise; defaults.ini is exactly what `dfbench config`
+ * prints (after its own opening comment), so it cannot drift from the
+ * key table. */
+static const struct {
+  const char *file;
+  const char *key; /* one key the file sets, checked by its value */
+  double value;
+} shipped[] = {
+    {"quick.ini", "clicks", 1000000},
+    {"criteo_like.ini", "clicks", 15898883},
+    {"esdfm_criteo.ini", "pretrain", 30 * 86400.0},
+    {"window_sweep.ini", "pretrain", 15 * 86400.0},
+    {"defaults.ini", "clicks", 15898883},
+};
+
+static void test_shipped_configs(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/configs/%s", DFB_SOURCE_DIR,
+             shipped[i].file);
+    df_config c;
+    cfg_defaults(&c);
+    int rc = cfg_load_file(&c, path);
+    if (rc)
+      fail_msg("%s: %s", shipped[i].file, df_errmsg());
+    assert_int_equal(cfg_validate(&c), 0);
+    double got = !strcmp(shipped[i].key, "clicks")
+                     ? (double)c.gen_clicks
+                     : c.stream_pretrain;
+    assert_true(got == shipped[i].value);
+  }
+
+  /* defaults.ini after its opening comment and blank line. */
+  char path[4096], *want = NULL, *have = NULL;
+  size_t want_len = 0, have_len = 0;
+  snprintf(path, sizeof path, "%s/configs/defaults.ini", DFB_SOURCE_DIR);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[4096];
+  while (fgets(line, sizeof line, f) && line[0] != '\n')
+    ;
+  FILE *w = open_memstream(&want, &want_len);
+  while (fgets(line, sizeof line, f))
+    fputs(line, w);
+  fclose(w);
+  fclose(f);
+  df_config c;
+  cfg_defaults(&c);
+  FILE *h = open_memstream(&have, &have_len);
+  assert_int_equal(cfg_write(&c, h, 1), 0);
+  fclose(h);
+  assert_string_equal(want, have);
+  free(want);
+  free(have);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_durations),   cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_file_and_set), cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_bad_sets),    cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_shipped_configs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
