@@ -178,6 +178,8 @@ static void finish_group(table_data *t, table_group *g)
         r->mean[k] = NAN;
       r->sd[k] = r->count[k] > 1 ? sqrt(r->m2[k] / (r->count[k] - 1)) : NAN;
     }
+    if (r->n > g->seeds)
+      g->seeds = r->n;
     if (r->n > t->seeds)
       t->seeds = r->n;
   }
@@ -403,11 +405,10 @@ static void group_title(const table_data *t, const table_group *g, char *buf,
                              k ? ", " : "", t->key[k], g->value[k]);
 }
 
-static void seeds_note(const table_data *t, char *buf, size_t len,
-                       const char *pm)
+static void seeds_note(int seeds, char *buf, size_t len, const char *pm)
 {
-  if (t->seeds > 1)
-    snprintf(buf, len, "mean%ssd over %d seeds", pm, t->seeds);
+  if (seeds > 1)
+    snprintf(buf, len, "mean%ssd over %d seeds", pm, seeds);
   else
     snprintf(buf, len, "one seed");
 }
@@ -415,10 +416,10 @@ static void seeds_note(const table_data *t, char *buf, size_t len,
 static void write_md(const table_data *t, FILE *out)
 {
   char title[2048], note[64], text[128];
-  seeds_note(t, note, sizeof note, " ± ");
   for (int gi = 0; gi < t->n_groups; gi++) {
     const table_group *g = &t->groups[gi];
     group_title(t, g, title, sizeof title);
+    seeds_note(g->seeds, note, sizeof note, " ± ");
     fprintf(out, "%s%s%s(%s; best in bold, runner-up in italics)\n\n",
             gi ? "\n" : "", title, *title ? " " : "", note);
     fputs("| method |", out);
@@ -475,15 +476,13 @@ static void latex_escape(const char *t, char *buf, size_t len)
 static void write_latex(const table_data *t, FILE *out)
 {
   char title[2048], esc[4096], note[64], text[128];
-  seeds_note(t, note, sizeof note, " $\\pm$ ");
-  fprintf(out,
-          "%% dfbench table: %s; bold: best, underlined: "
-          "runner-up,\n%% among all methods but oracle and bayes.\n"
-          "%% Needs \\usepackage{booktabs}.\n",
-          note);
+  fputs("% dfbench table: bold: best, underlined: runner-up, among all\n"
+        "% methods but oracle and bayes.  Needs \\usepackage{booktabs}.\n",
+        out);
   for (int gi = 0; gi < t->n_groups; gi++) {
     const table_group *g = &t->groups[gi];
     group_title(t, g, title, sizeof title);
+    seeds_note(g->seeds, note, sizeof note, " $\\pm$ ");
     latex_escape(title, esc, sizeof esc);
     fprintf(out, "\\begin{table}[t]\n\\centering\n");
     fprintf(out, "\\caption{%s%s%s.}\n", esc, *esc ? "; " : "", note);

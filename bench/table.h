@@ -43,6 +43,7 @@ typedef struct table_row {
 typedef struct table_group {
   char value[TABLE_MAX_KEYS][256]; /* the grid point */
   int n_rows;
+  int seeds; /* the most rows of any of its methods */
   table_row rows[TABLE_MAX_METHODS];
 } table_group;
 
@@ -51,7 +52,7 @@ typedef struct table_data {
   char key[TABLE_MAX_KEYS][96];
   int n_groups;
   table_group *groups;
-  int seeds; /* the most rows of any method and group */
+  int seeds; /* the most of any group */
 } table_data;
 
 /* Read dir/sweep.csv, else dir/summary.csv; or dir itself when it is a

@@ -341,7 +341,7 @@ static void test_formats(void **state)
       "esdfm.elapsed = 15m (mean ± sd over 3 seeds;",
       "| esdfm | **0.7600 ± 0.0265** | **0.500** | **0.600** |",
       "| oracle | 0.8000 ± 0.0200 |",
-      "\nesdfm.elapsed = 1h (",
+      "\nesdfm.elapsed = 1h (one seed;",
       "| newthing | 0.5000 |",
       "\nesdfm.elapsed = a,b (",
   };
