@@ -81,6 +81,18 @@ void progress_finish(progress *p)
   free(p);
 }
 
+/* Seconds as a person reads them: 42s, 7m05s, 3h25m. */
+static void human_time(double s, char *buf, size_t len)
+{
+  long t = (long)(s + 0.5);
+  if (t < 100)
+    snprintf(buf, len, "%lds", t);
+  else if (t < 6000)
+    snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+  else
+    snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+}
+
 void progress_count(progress *p, size_t done, size_t total)
 {
   if (!p || p->quiet)
@@ -97,23 +109,28 @@ void progress_count(progress *p, size_t done, size_t total)
   int changed = (long long)done != p->last_count;
   p->last_count = (long long)done;
 
+  /* A terminal: the bar, redrawn on news or once a second. */
   if (p->tty) {
     if (!changed && t - p->last_draw < 1)
       return;
     p->last_draw = t;
     p->last_share = 0;
-    char bar[21];
-    int fill = total ? (int)(20 * done / total) : 20;
+    char bar[17], el[32], et[32] = "?";
+    int fill = total ? (int)(16 * done / total) : 16;
     memset(bar, '#', (size_t)fill);
-    memset(bar + fill, '.', (size_t)(20 - fill));
-    bar[20] = '\0';
-    fprintf(stderr, "\r%-8s [%s] %zu/%zu cells  %zu left  %5.0fs elapsed",
-            p->label, bar, done, total, left, elapsed);
+    memset(bar + fill, '.', (size_t)(16 - fill));
+    bar[16] = '\0';
+    human_time(elapsed, el, sizeof el);
     if (eta >= 0)
-      fprintf(stderr, "  eta %5.0fs ", eta);
+      human_time(eta, et, sizeof et);
+    fprintf(stderr,
+            "\r%s [%s] %zu/%zu cells  %zu left  elapsed %-6s eta %-6s",
+            p->label, bar, done, total, left, el, et);
     fflush(stderr);
     return;
   }
+
+  /* Elsewhere: one key=value line per unit done. */
   if (!changed)
     return;
   fprintf(stderr,
