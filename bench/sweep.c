@@ -135,6 +135,21 @@ int sweep_add_grid(sweep_spec *s, const df_config *base, const char *text)
   }
   if (a->n == 0)
     return df_fail(DF_EINPUT, "--grid %s: no value given", text);
+
+  /* Two spellings of one setting (15m and 900s) would be one cell
+   * twice under two names. */
+  static _Thread_local df_config c;
+  uint64_t hash[SWEEP_MAX_VALUES];
+  for (int v = 0; v < a->n; v++) {
+    c = *base;
+    apply_value(&c, key, a->value[v]);
+    hash[v] = sweep_config_hash(&c);
+    for (int w = 0; w < v; w++)
+      if (hash[w] == hash[v])
+        return df_fail(DF_EINPUT,
+                       "--grid %s: '%s' and '%s' are the same setting", text,
+                       a->value[w], a->value[v]);
+  }
   s->n_axes++;
   return 0;
 }
@@ -191,21 +206,39 @@ static void put_name(char *buf, size_t len, size_t *used, const char *t,
   }
 }
 
+static uint64_t fnv1a(const char *p, size_t n)
+{
+  uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
 void sweep_cell_name(const sweep_spec *s, size_t k, char *buf, size_t len)
 {
   int idx[SWEEP_MAX_AXES], seed;
   sweep_coords(s, k, idx, &seed);
+  char full[SWEEP_MAX_AXES * (3 * SWEEP_MAX_VALUE + 100) + 32];
   size_t used = 0;
-  buf[0] = '\0';
+  full[0] = '\0';
   for (int i = 0; i < s->n_axes; i++) {
-    put_name(buf, len, &used, s->axis[i].key, 0);
-    put_name(buf, len, &used, "-", 0);
-    put_name(buf, len, &used, s->axis[i].value[idx[i]], 1);
-    put_name(buf, len, &used, "_", 0);
+    put_name(full, sizeof full, &used, s->axis[i].key, 0);
+    put_name(full, sizeof full, &used, "-", 0);
+    put_name(full, sizeof full, &used, s->axis[i].value[idx[i]], 1);
+    put_name(full, sizeof full, &used, "_", 0);
   }
   char tail[32];
   snprintf(tail, sizeof tail, "seed-%d", seed);
-  put_name(buf, len, &used, tail, 0);
+  put_name(full, sizeof full, &used, tail, 0);
+
+  /* Past SWEEP_MAX_NAME bytes (file systems stop at 255): the start and
+   * a hash of the whole name, still distinct per cell. */
+  if (used > SWEEP_MAX_NAME)
+    snprintf(full + SWEEP_MAX_NAME - 17, 18, "~%016llx",
+             (unsigned long long)fnv1a(full, used));
+  snprintf(buf, len, "%s", full);
 }
 
 int sweep_cell_config(const sweep_spec *s, const df_config *base, size_t k,
@@ -333,15 +366,11 @@ uint64_t sweep_config_hash(const df_config *cfg)
   char *text = NULL;
   size_t len = 0;
   FILE *m = open_memstream(&text, &len);
-  uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
   if (!m)
-    return h;
+    return 0;
   config_text(cfg, m);
   fclose(m);
-  for (size_t i = 0; i < len; i++) {
-    h ^= (unsigned char)text[i];
-    h *= 1099511628211ULL;
-  }
+  uint64_t h = fnv1a(text, len);
   free(text);
   return h;
 }
@@ -794,8 +823,13 @@ int sweep_run(const sweep_spec *s, const df_config *base,
 
   /* Every cell's configuration is valid before any time is spent. */
   int rc = sweep_check(s);
-  for (size_t k = 0; k < out->cells && !rc; k++)
+  for (size_t k = 0; k < out->cells && !rc; k++) {
+    const char *names[64];
+    int n_names;
     rc = sweep_cell_config(s, base, k, &cfg);
+    if (!rc)
+      rc = runner_select(&cfg, names, 64, &n_names);
+  }
   if (!rc)
     rc = sweep_spec_text(s, base, &text);
   if (!rc)

@@ -14,7 +14,9 @@
  * Names.  Cell k is DIR/cells/NAME with NAME "KEY-VALUE_..._seed-S" in
  * axis order (esdfm.elapsed=15m, seed 2 -> "esdfm.elapsed-15m_seed-2");
  * bytes of a value outside [A-Za-z0-9.+-] are written %XX, so names are
- * filesystem-safe and distinct cells never share a name.
+ * filesystem-safe and distinct cells never share a name.  A name longer
+ * than SWEEP_MAX_NAME keeps its start and ends in "~" and a 64-bit hash
+ * of the whole name.
  *
  * Shards.  Shard I of N (I in 0..N-1) owns the cells with k mod N == I.
  *
@@ -40,6 +42,7 @@
 #define SWEEP_MAX_AXES   8
 #define SWEEP_MAX_VALUES 64
 #define SWEEP_MAX_VALUE  256
+#define SWEEP_MAX_NAME   200 /* bytes of a cell directory name */
 
 typedef struct sweep_axis {
   char key[96]; /* "section.name" */

@@ -105,6 +105,26 @@ static void test_names(void **state)
   assert_null(strstr(text, "threads ="));
   free(text);
 
+  /* Long values: names stay short and distinct. */
+  sweep_spec *l = new_spec();
+  char spec[700] = "data.path=";
+  for (int v = 0; v < 2; v++) {
+    size_t at = strlen(spec);
+    memset(spec + at, 'p', 240);
+    spec[at + 240] = (char)('a' + v);
+    spec[at + 241] = v ? '\0' : ',';
+    spec[at + 242] = '\0';
+  }
+  assert_int_equal(sweep_add_grid(l, &base, spec), 0);
+  char n0[256], n1[256];
+  sweep_cell_name(l, 0, n0, sizeof n0);
+  sweep_cell_name(l, 1, n1, sizeof n1);
+  assert_int_equal(strlen(n0), SWEEP_MAX_NAME);
+  assert_int_equal(strlen(n1), SWEEP_MAX_NAME);
+  assert_true(!strncmp(n0, "data.path-pppp", 14));
+  assert_string_not_equal(n0, n1);
+  free(l);
+
   sweep_spec *none = new_spec();
   none->seeds = 3;
   assert_int_equal(sweep_cells(none), 3);
@@ -134,6 +154,8 @@ static void test_grid_errors(void **state)
       {"esdfm.elapsed=", "no value given"},
       {"esdfm.elapsed=5m,1h,5m", "value '5m' appears twice"},
       {"run.threads=1,2", "run.threads never changes results"},
+      {"esdfm.elapsed=15m,1h,900s", "'15m' and '900s' are the same "
+                                    "setting"},
   };
   df_config base;
   cfg_defaults(&base);
@@ -456,6 +478,16 @@ static void test_cli_usage(void **state)
   char *err = err_text();
   assert_int_equal(st, 2);
   assert_non_null(strstr(err, "esdfm.elapsed: 'later' is not a duration"));
+  free(err);
+  assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+
+  /* Every cell's methods are known before any cell runs. */
+  st = sh("'%s' sweep --grid 'run.methods=pretrain;esdfm,bogus' -o %s/g "
+          ">/dev/null 2>%s/err.txt",
+          DFB_BINARY, dir, dir);
+  err = err_text();
+  assert_int_equal(st, 2);
+  assert_non_null(strstr(err, "unknown method 'bogus'"));
   free(err);
   assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
 
