@@ -59,8 +59,8 @@ static const char usage[] =
     "  #SBATCH --array=0-7\n"
     "  dfbench sweep -c exp.ini --grid esdfm.elapsed=5m,15m,1h,4h \\\n"
     "    --seeds 5 --shard $SLURM_ARRAY_TASK_ID/8 -o /shared/sweep\n"
-    "GNU parallel over ssh (hosts in ~/.parallel/sshloginfile):\n"
-    "  seq 0 7 | parallel --sshloginfile .. --jobs 1 \\\n"
+    "GNU parallel over ssh, one shard per host of hosts.txt:\n"
+    "  seq 0 7 | parallel --sshloginfile hosts.txt --jobs 1 \\\n"
     "    dfbench sweep -c exp.ini --grid esdfm.elapsed=5m,15m,1h,4h \\\n"
     "    --seeds 5 --shard {}/8 -o /shared/sweep\n"
     "Then: dfbench table /shared/sweep\n";
