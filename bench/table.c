@@ -437,7 +437,10 @@ static void write_md(const table_data *t, FILE *out)
       fprintf(out, "| %s |", g->rows[i].method);
       for (int c = 0; c < N_COLS; c++) {
         cell_text(&g->rows[i], c, " ± ", text, sizeof text);
-        const char *m = mark[c][i] == 2 ? "**" : mark[c][i] ? "_" : "";
+        const char *m = !strcmp(text, "-") ? ""
+                        : mark[c][i] == 2  ? "**"
+                        : mark[c][i]       ? "_"
+                                           : "";
         fprintf(out, " %s%s%s |", m, text, m);
       }
       fputc('\n', out);

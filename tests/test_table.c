@@ -335,6 +335,17 @@ static void test_formats(void **state)
   for (int i = 0; i < 12; i++)
     near(v[i], want[i], "csv esdfm");
 
+  /* Without vanilla the R columns are '-', never marked. */
+  put("noref.csv", "method,auc,pr_auc,nll\npretrain,0.70,0.30,0.50\n"
+                   "oracle,0.80,0.40,0.40\nesdfm,0.76,0.36,0.44\n"
+                   "fnw,0.74,0.34,0.46\n");
+  snprintf(args, sizeof args, "%s/noref.csv", dir);
+  static const char *const noref[] = {
+      "| esdfm | **0.7600** | - | **0.600** |",
+      "| fnw | _0.7400_ | - | _0.400_ |",
+  };
+  want_all(table_out(args), noref, sizeof noref / sizeof noref[0]);
+
   /* A sweep: one table per grid point, mean ± sd where defined. */
   snprintf(args, sizeof args, "%s/sweep", dir);
   static const char *const sweep_md[] = {
