@@ -43,6 +43,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_table(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
 #endif

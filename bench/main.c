@@ -26,6 +26,8 @@ static const command commands[] = {
     {"run", cmd_run,
      "replay a log through time, train and score every method"},
     {"score", cmd_score, "AUC, PR-AUC, AP and NLL of labelled predictions"},
+    {"sweep", cmd_sweep, "a resumable, shardable grid of runs"},
+    {"table", cmd_table, "the paper's table from a run or sweep directory"},
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
     {"plot", cmd_plot, "draw a figure of results with gnuplot"},

@@ -14,6 +14,7 @@ struct progress {
   int tty, quiet;
   double start, last_draw, last_share;
   int last_tenth;
+  long long first_count, last_count; /* progress_count; -1 before */
 };
 
 static double now(void)
@@ -33,6 +34,7 @@ progress *progress_create(const char *label)
   p->quiet = log_get_level() < LOG_INFO;
   p->start = p->last_draw = now();
   p->last_share = -1;
+  p->first_count = p->last_count = -1;
   return p;
 }
 
@@ -77,6 +79,67 @@ void progress_finish(progress *p)
   if (p->tty && !p->quiet && p->last_share >= 0)
     fprintf(stderr, "\r%*s\r", 78, "");
   free(p);
+}
+
+/* Seconds as a person reads them: 42s, 7m05s, 3h25m. */
+static void human_time(double s, char *buf, size_t len)
+{
+  long t = (long)(s + 0.5);
+  if (t < 100)
+    snprintf(buf, len, "%lds", t);
+  else if (t < 6000)
+    snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+  else
+    snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+}
+
+void progress_count(progress *p, size_t done, size_t total)
+{
+  if (!p || p->quiet)
+    return;
+  double t = now();
+  if (p->first_count < 0) {
+    p->first_count = p->last_count = (long long)done;
+    p->start = t;
+  }
+  long long ran = (long long)done - p->first_count;
+  size_t left = total > done ? total - done : 0;
+  double elapsed = t - p->start;
+  double eta = ran > 0 ? elapsed / (double)ran * (double)left : -1;
+  int changed = (long long)done != p->last_count;
+  p->last_count = (long long)done;
+
+  /* A terminal: the bar, redrawn on news or once a second. */
+  if (p->tty) {
+    if (!changed && t - p->last_draw < 1)
+      return;
+    p->last_draw = t;
+    p->last_share = 0;
+    char bar[17], el[32], et[32] = "?";
+    int fill = total ? (int)(16 * done / total) : 16;
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(16 - fill));
+    bar[16] = '\0';
+    human_time(elapsed, el, sizeof el);
+    if (eta >= 0)
+      human_time(eta, et, sizeof et);
+    fprintf(stderr,
+            "\r%s [%s] %zu/%zu cells  %zu left  elapsed %-6s eta %-6s",
+            p->label, bar, done, total, left, el, et);
+    fflush(stderr);
+    return;
+  }
+
+  /* Elsewhere: one key=value line per unit done. */
+  if (!changed)
+    return;
+  fprintf(stderr,
+          "dfbench: progress: task=%s done=%zu left=%zu total=%zu "
+          "elapsed_s=%.1f",
+          p->label, done, left, total, elapsed);
+  if (eta >= 0)
+    fprintf(stderr, " eta_s=%.0f", eta);
+  fputc('\n', stderr);
 }
 
 void progress_callback(void *ctx, double done)

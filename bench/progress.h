@@ -8,6 +8,8 @@
 #ifndef DFB_PROGRESS_H
 #define DFB_PROGRESS_H
 
+#include <stddef.h>
+
 typedef struct progress progress;
 
 /* Start reporting the work called label (e.g. "generate"). */
@@ -16,6 +18,12 @@ progress *progress_create(const char *label);
 void progress_update(progress *p, double done);
 /* Clear the bar and free the handle (NULL is fine). */
 void progress_finish(progress *p);
+/* Progress in whole units (sweep cells): done of total.  On a terminal
+ * a bar with "done/total, left, eta"; otherwise a key=value line
+ * (done=, left=, elapsed_s=, eta_s=) each time done changes.  The
+ * estimate uses the rate since the first call, so units finished
+ * before it (a resumed sweep) do not make it optimistic. */
+void progress_count(progress *p, size_t done, size_t total);
 /* A callback for APIs that report progress through void *ctx. */
 void progress_callback(void *ctx, double done);
 

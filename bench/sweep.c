@@ -1,0 +1,899 @@
+/* sweep.c: grids of experiments, their cells and their directory (see
+ * sweep.h for the contracts: cell order, names, the seed rule, shards,
+ * sweep.ini and the done marker). */
+#include "bench/sweep.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/progress.h"
+#include "bench/runner.h"
+#include "sim/clicklog.h"
+#include "sim/gen.h"
+#include "sim/log.h"
+#include "sim/outfile.h"
+
+/* The largest seed the config accepts (2^53, exact in a double). */
+#define SEED_MAX 9007199254740992LL
+
+/* summary.csv's header (DESIGN.md); sweep.csv keeps all but seconds. */
+static const char summary_header[] =
+    "method,auc,pr_auc,nll,r_auc,r_pr_auc,r_nll,ri_auc,ri_pr_auc,ri_nll,"
+    "test_clicks,train_events,seconds";
+
+/* ---- the grid ---- */
+
+static char *trim(char *s)
+{
+  while (isspace((unsigned char)*s))
+    s++;
+  char *e = s + strlen(s);
+  while (e > s && isspace((unsigned char)e[-1]))
+    *--e = '\0';
+  return s;
+}
+
+/* Apply "key=value" to cfg; the message of a bad value names --grid
+ * instead of cfg_set's "--set". */
+static int apply_value(df_config *cfg, const char *key, const char *value)
+{
+  char assign[SWEEP_MAX_VALUE + 128];
+  snprintf(assign, sizeof assign, "%s=%s", key, value);
+  int rc = cfg_set(cfg, assign);
+  if (!rc)
+    return 0;
+  const char *msg = df_errmsg();
+  if (!strncmp(msg, "--set: ", 7))
+    msg += 7;
+  char copy[1024];
+  snprintf(copy, sizeof copy, "%s", msg);
+  return df_fail(rc, "--grid: %s", copy);
+}
+
+static int check_value(const df_config *base, const char *key,
+                       const char *value)
+{
+  static _Thread_local df_config c;
+  c = *base;
+  return apply_value(&c, key, value);
+}
+
+static int add_value(sweep_axis *a, const char *text, char *v)
+{
+  v = trim(v);
+  if (!*v)
+    return df_fail(DF_EINPUT, "--grid %s: an empty value", text);
+  if (a->n == SWEEP_MAX_VALUES)
+    return df_fail(DF_EINPUT, "--grid %s: more than %d values", text,
+                   SWEEP_MAX_VALUES);
+  if (strlen(v) >= SWEEP_MAX_VALUE)
+    return df_fail(DF_EINPUT, "--grid %s: a value longer than %d bytes", text,
+                   SWEEP_MAX_VALUE - 1);
+  for (int i = 0; i < a->n; i++)
+    if (!strcmp(a->value[i], v))
+      return df_fail(DF_EINPUT, "--grid %s: value '%s' appears twice", text,
+                     v);
+  strcpy(a->value[a->n++], v);
+  return 0;
+}
+
+int sweep_add_grid(sweep_spec *s, const df_config *base, const char *text)
+{
+  char buf[SWEEP_MAX_VALUES * SWEEP_MAX_VALUE];
+  if (strlen(text) >= sizeof buf)
+    return df_fail(DF_EINPUT, "--grid: the text is too long");
+  strcpy(buf, text);
+
+  /* KEY=VALUES, KEY a section.name of the config. */
+  char *eq = strchr(buf, '=');
+  if (!eq || !memchr(buf, '.', (size_t)(eq - buf)))
+    return df_fail(DF_EINPUT,
+                   "--grid %s: expected KEY=V1,V2,... (e.g. "
+                   "esdfm.elapsed=5m,15m,1h)",
+                   text);
+  *eq = '\0';
+  char *key = trim(buf), *values = eq + 1;
+  if (s->n_axes == SWEEP_MAX_AXES)
+    return df_fail(DF_EINPUT, "--grid %s: more than %d grids", text,
+                   SWEEP_MAX_AXES);
+  if (strlen(key) >= sizeof s->axis[0].key)
+    return df_fail(DF_EINPUT, "--grid %s: key too long", text);
+  for (int i = 0; i < s->n_axes; i++)
+    if (!strcmp(s->axis[i].key, key))
+      return df_fail(DF_EINPUT, "--grid %s: %s already has a --grid", text,
+                     key);
+  if (!strcmp(key, "run.threads"))
+    return df_fail(DF_EINPUT,
+                   "--grid %s: run.threads never changes results; use "
+                   "--jobs to use more cores",
+                   text);
+
+  /* The values: split on ';' when there is one, else on ','. */
+  sweep_axis *a = &s->axis[s->n_axes];
+  memset(a, 0, sizeof *a);
+  strcpy(a->key, key);
+  const char *sep = strchr(values, ';') ? ";" : ",";
+  char *save = NULL;
+  for (char *p = values;; p = NULL) {
+    char *v = strtok_r(p, sep, &save);
+    if (!v)
+      break;
+    int rc = add_value(a, text, v);
+    if (!rc)
+      rc = check_value(base, key, a->value[a->n - 1]);
+    if (rc)
+      return rc;
+  }
+  if (a->n == 0)
+    return df_fail(DF_EINPUT, "--grid %s: no value given", text);
+
+  /* Two spellings of one setting (15m and 900s) would be one cell
+   * twice under two names. */
+  static _Thread_local df_config c;
+  uint64_t hash[SWEEP_MAX_VALUES];
+  for (int v = 0; v < a->n; v++) {
+    c = *base;
+    apply_value(&c, key, a->value[v]);
+    hash[v] = sweep_config_hash(&c);
+    for (int w = 0; w < v; w++)
+      if (hash[w] == hash[v])
+        return df_fail(DF_EINPUT,
+                       "--grid %s: '%s' and '%s' are the same setting", text,
+                       a->value[w], a->value[v]);
+  }
+  s->n_axes++;
+  return 0;
+}
+
+int sweep_check(const sweep_spec *s)
+{
+  if (s->seeds < 1)
+    return df_fail(DF_EINPUT, "--seeds %d: need at least 1", s->seeds);
+  for (int i = 0; i < s->n_axes && s->seeds > 1; i++)
+    if (!strcmp(s->axis[i].key, "generator.seed") ||
+        !strcmp(s->axis[i].key, "model.seed"))
+      return df_fail(DF_EINPUT,
+                     "--grid %s with --seeds %d: the replicates set the "
+                     "seeds themselves; use one or the other",
+                     s->axis[i].key, s->seeds);
+  return 0;
+}
+
+/* ---- cells ---- */
+
+size_t sweep_cells(const sweep_spec *s)
+{
+  size_t n = (size_t)s->seeds;
+  for (int i = 0; i < s->n_axes; i++)
+    n *= (size_t)s->axis[i].n;
+  return n;
+}
+
+void sweep_coords(const sweep_spec *s, size_t k, int *idx, int *seed)
+{
+  /* Mixed radix, the seed the fastest digit, the first axis slowest. */
+  *seed = (int)(k % (size_t)s->seeds) + 1;
+  k /= (size_t)s->seeds;
+  for (int i = s->n_axes - 1; i >= 0; i--) {
+    idx[i] = (int)(k % (size_t)s->axis[i].n);
+    k /= (size_t)s->axis[i].n;
+  }
+}
+
+/* Append text to buf at *used, %XX-escaping bytes outside the safe set
+ * when escape is set. */
+static void put_name(char *buf, size_t len, size_t *used, const char *t,
+                     int escape)
+{
+  for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+    char tmp[4] = {(char)*p, 0};
+    if (escape && !isalnum(*p) && *p != '.' && *p != '+' && *p != '-')
+      snprintf(tmp, sizeof tmp, "%%%02X", *p);
+    size_t n = strlen(tmp);
+    if (*used + n < len) {
+      memcpy(buf + *used, tmp, n + 1);
+      *used += n;
+    }
+  }
+}
+
+static uint64_t fnv1a(const char *p, size_t n)
+{
+  uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 offset basis */
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)p[i];
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+void sweep_cell_name(const sweep_spec *s, size_t k, char *buf, size_t len)
+{
+  int idx[SWEEP_MAX_AXES], seed;
+  sweep_coords(s, k, idx, &seed);
+  char full[SWEEP_MAX_AXES * (3 * SWEEP_MAX_VALUE + 100) + 32];
+  size_t used = 0;
+  full[0] = '\0';
+  for (int i = 0; i < s->n_axes; i++) {
+    put_name(full, sizeof full, &used, s->axis[i].key, 0);
+    put_name(full, sizeof full, &used, "-", 0);
+    put_name(full, sizeof full, &used, s->axis[i].value[idx[i]], 1);
+    put_name(full, sizeof full, &used, "_", 0);
+  }
+  char tail[32];
+  snprintf(tail, sizeof tail, "seed-%d", seed);
+  put_name(full, sizeof full, &used, tail, 0);
+
+  /* Past SWEEP_MAX_NAME bytes (file systems stop at 255): the start and
+   * a hash of the whole name, still distinct per cell. */
+  if (used > SWEEP_MAX_NAME)
+    snprintf(full + SWEEP_MAX_NAME - 17, 18, "~%016llx",
+             (unsigned long long)fnv1a(full, used));
+  snprintf(buf, len, "%s", full);
+}
+
+int sweep_cell_config(const sweep_spec *s, const df_config *base, size_t k,
+                      df_config *out)
+{
+  int idx[SWEEP_MAX_AXES], seed;
+  sweep_coords(s, k, idx, &seed);
+  *out = *base;
+  for (int i = 0; i < s->n_axes; i++) {
+    int rc = apply_value(out, s->axis[i].key, s->axis[i].value[idx[i]]);
+    if (rc)
+      return rc;
+  }
+
+  /* The seed rule: replicate s adds s - 1 to both seeds. */
+  if (out->gen_seed > SEED_MAX - (seed - 1) ||
+      out->model_seed > SEED_MAX - (seed - 1))
+    return df_fail(DF_EINPUT,
+                   "--seeds %d: generator.seed or model.seed + %d is "
+                   "above %lld",
+                   s->seeds, seed - 1, SEED_MAX);
+  out->gen_seed += seed - 1;
+  out->model_seed += seed - 1;
+  return cfg_validate(out);
+}
+
+/* ---- shards ---- */
+
+int sweep_parse_shard(const char *text, int *index, int *count)
+{
+  char *end;
+  errno = 0;
+  long i = strtol(text, &end, 10);
+  if (end == text || *end != '/' || errno)
+    return df_fail(DF_EINPUT, "--shard %s: expected I/N, e.g. 0/4", text);
+  const char *q = end + 1;
+  long n = strtol(q, &end, 10);
+  if (end == q || *end || errno || n < 1 || n > 1000000)
+    return df_fail(DF_EINPUT,
+                   "--shard %s: N must be a whole number in [1, 1000000]",
+                   text);
+  if (i < 0 || i >= n)
+    return df_fail(DF_EINPUT,
+                   "--shard %s: I must be in 0..%ld (shards are numbered "
+                   "from 0)",
+                   text, n - 1);
+  *index = (int)i;
+  *count = (int)n;
+  return 0;
+}
+
+int sweep_in_shard(size_t k, int index, int count)
+{
+  return k % (size_t)count == (size_t)index;
+}
+
+/* ---- texts, hashes, files ---- */
+
+/* The configuration as INI without documentation and without
+ * run.threads (results never depend on it). */
+static int config_text(const df_config *cfg, FILE *out)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (!m)
+    return df_fail(DF_ENOMEM, "out of memory");
+  int rc = cfg_write(cfg, m, 0);
+  fclose(m);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  int in_run = 0;
+  for (char *line = text, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    if (line[0] == '[')
+      in_run = !strcmp(line, "[run]");
+    if (in_run && !strncmp(line, "threads =", 9))
+      continue;
+    fprintf(out, "%s\n", line);
+  }
+  free(text);
+  return 0;
+}
+
+int sweep_spec_text(const sweep_spec *s, const df_config *base, char **out)
+{
+  size_t len = 0;
+  *out = NULL;
+  FILE *m = open_memstream(out, &len);
+  if (!m)
+    return df_fail(DF_ENOMEM, "out of memory");
+  fputs("# dfbench sweep: the experiment this directory holds.  Every\n"
+        "# run in it (each shard, each resume) must match this file.\n"
+        "# Replicate s runs with generator.seed and model.seed below\n"
+        "# plus s - 1; run.threads is left out (results never depend\n"
+        "# on it).\n"
+        "[sweep]\n",
+        m);
+  for (int i = 0; i < s->n_axes; i++) {
+    const sweep_axis *a = &s->axis[i];
+    int semi = 0;
+    for (int v = 0; v < a->n; v++)
+      semi |= strchr(a->value[v], ',') != NULL;
+    fprintf(m, "grid = %s=", a->key);
+    for (int v = 0; v < a->n; v++)
+      fprintf(m, "%s%s", v ? (semi ? ";" : ",") : "", a->value[v]);
+    fputc('\n', m);
+  }
+  fprintf(m, "seeds = %d\n\n", s->seeds);
+  int rc = config_text(base, m);
+  fclose(m);
+  if (rc) {
+    free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+uint64_t sweep_config_hash(const df_config *cfg)
+{
+  char *text = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&text, &len);
+  if (!m)
+    return 0;
+  config_text(cfg, m);
+  fclose(m);
+  uint64_t h = fnv1a(text, len);
+  free(text);
+  return h;
+}
+
+/* The whole file, NUL-terminated, in *out (caller frees); NULL when it
+ * does not exist.  0 or DF_EIO/DF_ENOMEM. */
+static int read_all(const char *path, char **out)
+{
+  *out = NULL;
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return errno == ENOENT ? 0
+                           : df_fail(DF_EIO, "%s: cannot open: %s", path,
+                                     strerror(errno));
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f));) {
+    n += got;
+    if (n + 1 == cap) {
+      char *bigger = realloc(buf, cap *= 2);
+      if (!bigger)
+        free(buf);
+      buf = bigger;
+    }
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (!buf)
+    return df_fail(DF_ENOMEM, "out of memory reading %s", path);
+  if (bad) {
+    free(buf);
+    return df_fail(DF_EIO, "%s: read error", path);
+  }
+  buf[n] = '\0';
+  *out = buf;
+  return 0;
+}
+
+/* mkdir -p; 0 or DF_EIO. */
+static int make_dirs(const char *path)
+{
+  char buf[4096];
+  if (strlen(path) >= sizeof buf)
+    return df_fail(DF_EINPUT, "%.64s...: path too long", path);
+  strcpy(buf, path);
+  for (char *p = buf + 1;; p++) {
+    if (*p && *p != '/')
+      continue;
+    char c = *p;
+    *p = '\0';
+    if (mkdir(buf, 0777) && errno != EEXIST)
+      return df_fail(DF_EIO, "%s: cannot create: %s", buf, strerror(errno));
+    if (!c)
+      return 0;
+    *p = c;
+  }
+}
+
+/* ---- sweep.ini: claim the directory or match it ---- */
+
+/* The next "section.key = value" line of an INI text at *p, or 0. */
+static int next_entry(const char **p, char *section, size_t slen, char *entry,
+                      size_t elen)
+{
+  while (**p) {
+    const char *line = *p, *nl = strchr(line, '\n');
+    size_t n = nl ? (size_t)(nl - line) : strlen(line);
+    *p = line + n + (nl != NULL);
+    if (n == 0 || line[0] == '#')
+      continue;
+    if (line[0] == '[') {
+      snprintf(section, slen, "%.*s", (int)(n > 2 ? n - 2 : 0), line + 1);
+      continue;
+    }
+    snprintf(entry, elen, "%s.%.*s", section, (int)n, line);
+    return 1;
+  }
+  return 0;
+}
+
+/* The first difference between two spec texts, as a message. */
+static int spec_refuse(const char *path, const char *old, const char *now)
+{
+  char s1[64] = "", s2[64] = "", e1[1400], e2[1400];
+  const char *p = old, *q = now;
+  for (;;) {
+    int a = next_entry(&p, s1, sizeof s1, e1, sizeof e1);
+    int b = next_entry(&q, s2, sizeof s2, e2, sizeof e2);
+    if (!a)
+      snprintf(e1, sizeof e1, "(nothing)");
+    if (!b)
+      snprintf(e2, sizeof e2, "(nothing)");
+    if (!a && !b)
+      break;
+    if (strcmp(e1, e2))
+      break;
+  }
+  return df_fail(DF_EINPUT,
+                 "%s: this directory holds a different sweep: it has "
+                 "'%.600s' where this command has '%.600s'",
+                 path, e1, e2);
+}
+
+static int spec_claim(const char *dir, const char *text, int force,
+                      const char **hint)
+{
+  char path[4096], tmp[4200];
+  snprintf(path, sizeof path, "%s/sweep.ini", dir);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    /* A sweep already there must be this one. */
+    char *old;
+    int rc = read_all(path, &old);
+    if (rc)
+      return rc;
+    if (old) {
+      int same = !strcmp(old, text);
+      if (!same && !force) {
+        *hint = "choose another -o DIR, or pass --force to replace that "
+                "sweep (its finished cells whose configuration is "
+                "unchanged are kept)";
+        rc = spec_refuse(path, old, text);
+        free(old);
+        return rc;
+      }
+      free(old);
+      if (same)
+        return 0;
+      log_warn("%s: replacing a different sweep (--force)", path);
+      out_file o;
+      rc = out_open(&o, path, 1);
+      if (rc)
+        return rc;
+      fputs(text, o.f);
+      return out_commit(&o);
+    }
+
+    /* A fresh directory: link() claims it without replacing a sweep.ini
+     * that another shard wrote meanwhile. */
+    snprintf(path, sizeof path, "%s/summary.csv", dir);
+    *hint = "choose another -o DIR for the sweep";
+    if (!access(path, F_OK))
+      return df_fail(DF_EINPUT,
+                     "%s holds the results of a run, not a "
+                     "sweep",
+                     dir);
+    snprintf(path, sizeof path, "%s/sweep.ini", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+      return df_fail(DF_EIO, "%s: cannot create: %s", path, strerror(errno));
+    fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "w");
+    int bad = !f || fputs(text, f) < 0;
+    bad |= f ? fclose(f) != 0 : close(fd) != 0;
+    int linked = !bad && !link(tmp, path);
+    int e = errno;
+    /* File systems without hard links: a rename, racy only against a
+     * shard starting in the same instant with the same sweep.ini. */
+    if (!bad && !linked && (e == EPERM || e == ENOTSUP) &&
+        access(path, F_OK) && !rename(tmp, path))
+      return 0;
+    unlink(tmp);
+    if (linked)
+      return 0;
+    if (bad || e != EEXIST)
+      return df_fail(DF_EIO, "%s: cannot write: %s", path, strerror(e));
+  }
+  return df_fail(DF_EIO, "%s: changed while being read", path);
+}
+
+/* ---- cells on disk ---- */
+
+int sweep_cell_done(const char *cell_dir, uint64_t hash)
+{
+  char path[4600], want[80], *text;
+  snprintf(path, sizeof path, "%s/done", cell_dir);
+  if (read_all(path, &text) || !text)
+    return 0;
+  snprintf(want, sizeof want, "config_fnv1a64 = %016llx\n",
+           (unsigned long long)hash);
+  int done = strstr(text, want) != NULL;
+  free(text);
+  return done;
+}
+
+/* Remove the marker first, then whatever a killed run left behind. */
+static int cell_clean(const char *cell_dir)
+{
+  char path[4600];
+  snprintf(path, sizeof path, "%s/done", cell_dir);
+  if (unlink(path) && errno != ENOENT)
+    return df_fail(DF_EIO, "%s: cannot remove: %s", path, strerror(errno));
+  DIR *d = opendir(cell_dir);
+  if (!d)
+    return df_fail(DF_EIO, "%s: cannot open: %s", cell_dir, strerror(errno));
+  for (struct dirent *e; (e = readdir(d));) {
+    static const char *const ours[] = {"summary.csv", "hourly.csv",
+                                       "config.ini"};
+    int remove = strstr(e->d_name, ".tmp") != NULL;
+    for (int i = 0; i < 3; i++)
+      remove |= !strcmp(e->d_name, ours[i]);
+    snprintf(path, sizeof path, "%s/%s", cell_dir, e->d_name);
+    if (remove)
+      unlink(path);
+  }
+  closedir(d);
+  return 0;
+}
+
+static int cell_mark(const char *cell_dir, const char *name, uint64_t hash)
+{
+  char path[4600];
+  snprintf(path, sizeof path, "%s/done", cell_dir);
+  out_file o;
+  int rc = out_open(&o, path, 1);
+  if (rc)
+    return rc;
+  fprintf(o.f,
+          "# dfbench sweep: cell %s finished; its results are whole.\n"
+          "config_fnv1a64 = %016llx\n",
+          name, (unsigned long long)hash);
+  return out_commit(&o);
+}
+
+/* The clicks of a cell: drawn from its world, or read from the file. */
+static int cell_clicks(const df_config *cfg, df_clicks **log)
+{
+  if (!strcmp(cfg->data_source, "file"))
+    return clicklog_read(cfg->data_path, cfg->gen_int_features,
+                         cfg->gen_cat_features, 1, log);
+  gen_world *w = NULL;
+  int rc = gen_world_create(cfg, &w);
+  if (!rc)
+    rc = gen_draw_clicks(w, cfg->run_threads, NULL, NULL, log);
+  gen_world_destroy(w);
+  return rc;
+}
+
+/* Run one cell into its directory; the marker is written last. */
+static int cell_run(const sweep_spec *s, const df_config *base,
+                    const char *dir, size_t k, int threads)
+{
+  static _Thread_local df_config cfg;
+  char name[256], cell_dir[4400];
+  sweep_cell_name(s, k, name, sizeof name);
+  snprintf(cell_dir, sizeof cell_dir, "%s/cells/%s", dir, name);
+  int rc = sweep_cell_config(s, base, k, &cfg);
+  uint64_t hash = sweep_config_hash(&cfg);
+  if (!rc)
+    rc = make_dirs(cell_dir);
+  if (!rc)
+    rc = cell_clean(cell_dir);
+  if (rc)
+    return rc;
+
+  cfg.run_threads = threads;
+  df_clicks *log = NULL;
+  rc = cell_clicks(&cfg, &log);
+  if (rc)
+    return rc;
+  run_options opt = {NULL, 1};
+  run_report rep;
+  rc = runner_run(&cfg, log, &opt, &rep);
+  clicks_destroy(log);
+  if (rc)
+    return rc;
+  rc = runner_write(&rep, &cfg, cell_dir, 1);
+  run_report_free(&rep);
+  if (!rc)
+    rc = cell_mark(cell_dir, name, hash);
+  return rc;
+}
+
+/* ---- sweep.csv ---- */
+
+/* A CSV field: quoted when it holds a comma, a quote or a newline. */
+static void put_field(FILE *f, const char *t)
+{
+  if (!strpbrk(t, ",\"\n")) {
+    fputs(t, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *t; t++) {
+    if (*t == '"')
+      fputc('"', f);
+    fputc(*t, f);
+  }
+  fputc('"', f);
+}
+
+/* The rows of one finished cell's summary.csv, grid values and seed in
+ * front, seconds (the last column) left out. */
+static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
+                    FILE *f, size_t *rows)
+{
+  char path[4600], *text;
+  snprintf(path, sizeof path, "%s/summary.csv", cell_dir);
+  int rc = read_all(path, &text);
+  if (rc)
+    return rc;
+  if (!text)
+    return df_fail(DF_EINPUT, "%s: missing in a finished cell", path);
+  size_t hl = strlen(summary_header);
+  if (strncmp(text, summary_header, hl) || text[hl] != '\n') {
+    free(text);
+    return df_fail(DF_EINPUT, "%s: unexpected header", path);
+  }
+  int idx[SWEEP_MAX_AXES], seed;
+  sweep_coords(s, k, idx, &seed);
+  for (char *line = text + hl + 1, *next; *line; line = next) {
+    next = strchr(line, '\n');
+    next = next ? next + 1 : line + strlen(line);
+    char *comma = next - 1;
+    while (comma > line && *comma != ',')
+      comma--;
+    if (comma == line)
+      continue;
+    for (int i = 0; i < s->n_axes; i++) {
+      put_field(f, s->axis[i].value[idx[i]]);
+      fputc(',', f);
+    }
+    fprintf(f, "%d,%.*s\n", seed, (int)(comma - line), line);
+    ++*rows;
+  }
+  free(text);
+  return 0;
+}
+
+int sweep_write_csv(const sweep_spec *s, const df_config *base,
+                    const char *dir, size_t *rows_out)
+{
+  static _Thread_local df_config cfg;
+  char path[4600];
+  snprintf(path, sizeof path, "%s/sweep.csv", dir);
+  out_file o;
+  int rc = out_open(&o, path, 1);
+  if (rc)
+    return rc;
+
+  /* Header: the grid keys as given, seed, the summary's columns. */
+  for (int i = 0; i < s->n_axes; i++) {
+    put_field(o.f, s->axis[i].key);
+    fputc(',', o.f);
+  }
+  fprintf(o.f, "seed,%.*s\n",
+          (int)(strlen(summary_header) - strlen(",seconds")), summary_header);
+
+  /* Every finished cell of every shard, in cell order. */
+  size_t rows = 0, n = sweep_cells(s);
+  for (size_t k = 0; k < n && !rc; k++) {
+    char name[256], cell_dir[4400];
+    sweep_cell_name(s, k, name, sizeof name);
+    snprintf(cell_dir, sizeof cell_dir, "%s/cells/%s", dir, name);
+    rc = sweep_cell_config(s, base, k, &cfg);
+    if (!rc && sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
+      rc = csv_cell(s, cell_dir, k, o.f, &rows);
+  }
+  if (rc) {
+    out_abort(&o);
+    return rc;
+  }
+  if (rows_out)
+    *rows_out = rows;
+  return out_commit(&o);
+}
+
+/* ---- running cells side by side ---- */
+
+typedef struct sweep_pool {
+  const sweep_spec *s;
+  const df_config *base;
+  const char *dir;
+  const size_t *todo; /* cell numbers to run */
+  size_t n;
+  int threads; /* run.threads of each cell */
+  atomic_size_t next, finished;
+  atomic_int stop, active;
+  pthread_mutex_t lock;
+  int status; /* the first failure and its message */
+  char msg[1200];
+} sweep_pool;
+
+static void *pool_worker(void *arg)
+{
+  sweep_pool *p = arg;
+  for (size_t j; !atomic_load(&p->stop) &&
+                 (j = atomic_fetch_add(&p->next, 1)) < p->n;) {
+    int rc = cell_run(p->s, p->base, p->dir, p->todo[j], p->threads);
+    if (rc) {
+      char name[256];
+      sweep_cell_name(p->s, p->todo[j], name, sizeof name);
+      pthread_mutex_lock(&p->lock);
+      if (!p->status) {
+        p->status = rc;
+        snprintf(p->msg, sizeof p->msg, "cell %s: %s", name, df_errmsg());
+      }
+      pthread_mutex_unlock(&p->lock);
+      atomic_store(&p->stop, 1);
+    }
+    atomic_fetch_add(&p->finished, 1);
+  }
+  atomic_fetch_sub(&p->active, 1);
+  return NULL;
+}
+
+/* Run p's cells on jobs threads; the calling thread draws progress
+ * until every worker has stopped. */
+static void pool_run(sweep_pool *p, int jobs, size_t done_before,
+                     size_t total)
+{
+  pthread_t tid[64];
+  int started = 0;
+  progress *bar = progress_create("sweep");
+  progress_count(bar, done_before, total);
+
+  /* The cells' own info lines and bars would interleave: while they
+   * run only warnings and errors get through. */
+  enum log_level level = log_get_level();
+  if (level == LOG_INFO)
+    log_set_level(LOG_WARN);
+  for (int t = 0; t < jobs && t < 64 && (size_t)t < p->n; t++) {
+    atomic_fetch_add(&p->active, 1);
+    if (!pthread_create(&tid[started], NULL, pool_worker, p))
+      started++;
+    else
+      atomic_fetch_sub(&p->active, 1);
+  }
+  if (!started) {
+    atomic_fetch_add(&p->active, 1);
+    pool_worker(p);
+  }
+  for (;;) {
+    int active = atomic_load(&p->active);
+    progress_count(bar, done_before + atomic_load(&p->finished), total);
+    if (!active)
+      break;
+    struct timespec pause = {0, 100 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+  }
+  for (int t = 0; t < started; t++)
+    pthread_join(tid[t], NULL);
+  log_set_level(level);
+  progress_finish(bar);
+}
+
+int sweep_run(const sweep_spec *s, const df_config *base,
+              const sweep_options *opt, sweep_stats *out)
+{
+  static _Thread_local df_config cfg;
+  memset(out, 0, sizeof *out);
+  out->cells = sweep_cells(s);
+  char *text = NULL, cells_dir[4096];
+  size_t *todo = NULL;
+
+  /* Every cell's configuration is valid before any time is spent. */
+  int rc = sweep_check(s);
+  for (size_t k = 0; k < out->cells && !rc; k++) {
+    const char *names[64];
+    int n_names;
+    rc = sweep_cell_config(s, base, k, &cfg);
+    if (!rc)
+      rc = runner_select(&cfg, names, 64, &n_names);
+  }
+  if (!rc)
+    rc = sweep_spec_text(s, base, &text);
+  if (!rc)
+    rc = make_dirs(opt->dir);
+  if (!rc) {
+    const char *hint = NULL;
+    rc = spec_claim(opt->dir, text, opt->force, &hint);
+    if (rc == DF_EINPUT)
+      out->hint = hint;
+  }
+  snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->dir);
+  if (!rc)
+    rc = make_dirs(cells_dir);
+  if (rc)
+    goto cleanup;
+
+  /* This shard's cells that are not finished. */
+  todo = malloc((out->cells + 1) * sizeof *todo);
+  if (!todo) {
+    rc = df_fail(DF_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  size_t n_todo = 0;
+  for (size_t k = 0; k < out->cells; k++) {
+    if (!sweep_in_shard(k, opt->shard, opt->shards))
+      continue;
+    char name[256], cell_dir[4400];
+    sweep_cell_name(s, k, name, sizeof name);
+    snprintf(cell_dir, sizeof cell_dir, "%s/%s", cells_dir, name);
+    sweep_cell_config(s, base, k, &cfg);
+    out->mine++;
+    if (sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
+      out->skipped++;
+    else
+      todo[n_todo++] = k;
+  }
+  log_info("sweep: %zu cells, %zu in shard %d/%d, %zu already finished, "
+           "%zu to run, %d at a time",
+           out->cells, out->mine, opt->shard, opt->shards, out->skipped,
+           n_todo, opt->jobs);
+
+  /* Run them; threads of one cell: run.threads shared among the jobs. */
+  sweep_pool p = {
+      .s = s, .base = base, .dir = opt->dir, .todo = todo, .n = n_todo};
+  p.threads =
+      base->run_threads / opt->jobs > 1 ? base->run_threads / opt->jobs : 1;
+  pthread_mutex_init(&p.lock, NULL);
+  if (n_todo)
+    pool_run(&p, opt->jobs, out->skipped, out->mine);
+  pthread_mutex_destroy(&p.lock);
+  out->ran = atomic_load(&p.finished);
+
+  /* sweep.csv from every finished cell, whatever happened above. */
+  rc = sweep_write_csv(s, base, opt->dir, &out->rows);
+  if (p.status)
+    rc = df_fail(p.status, "%s", p.msg);
+
+cleanup:
+  free(todo);
+  free(text);
+  return rc;
+}
