@@ -28,9 +28,9 @@ static const command commands[] = {
     {"score", cmd_score, "AUC, PR-AUC, AP and NLL of labelled predictions"},
     {"sweep", cmd_sweep, "a resumable, shardable grid of runs"},
     {"table", cmd_table, "the paper's table from a run or sweep directory"},
+    {"plot", cmd_plot, "draw a figure of results with gnuplot"},
     {"config", cmd_config,
      "print the effective configuration, every key documented"},
-    {"plot", cmd_plot, "draw a figure of results with gnuplot"},
 };
 
 #define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
