@@ -38,13 +38,16 @@ typedef struct shared {
   uint32_t *x;        /* [n * width] every click encoded */
   unsigned char *y;   /* [n] eventual attributed label */
   int64_t pre_now;    /* what pre-training labels may know */
+  feat_spec feat_elapsed; /* feat plus the elapsed-time field */
   learner *base;      /* the BCE-pre-trained CVR model */
-  float *aux[4];      /* [n * heads] frozen aux probabilities by row */
-  int aux_heads[4];
+  float *aux[AUX_COUNT]; /* [n * heads] frozen aux probabilities by row */
+  int aux_heads[AUX_COUNT];
   const method_type *methods[MAX_METHODS];
   int n_methods;
   run_method *results;
-  int pre_status[4];  /* per pre-training job */
+  int pre_jobs[AUX_COUNT];   /* what each pre-training job trains: 0 the
+                                CVR model, k > 0 the aux model k */
+  int pre_status[AUX_COUNT]; /* per pre-training job */
   int status[MAX_METHODS]; /* per method */
   atomic_size_t steps_done;
   size_t steps_total;
@@ -113,23 +116,47 @@ typedef struct bce_batch {
   float label[1];
 } bce_batch;
 
+/* The encoded columns of a model's input: the click's, and for an aux
+ * model with an elapsed-time input one more (features.h). */
+static int enc_width(const shared *sh, const aux_type *a)
+{
+  return sh->width + (a && a->elapsed ? 1 : 0);
+}
+
+/* Row's input to a model: its encoded click, then for an aux model with
+ * an elapsed-time input the elapsed column, for pre-training (stream 0)
+ * or the stream (stream 1). */
+static void enc_row(const shared *sh, const aux_type *a, uint32_t row,
+                    int stream, uint32_t *out)
+{
+  memcpy(out, sh->x + (size_t)row * (size_t)sh->width,
+         (size_t)sh->width * sizeof *out);
+  if (a && a->elapsed) {
+    method_env env = {sh->log, &sh->clock, sh->cfg};
+    out[sh->width] = feat_elapsed_column(&sh->feat_elapsed,
+                                         a->elapsed(&env, row, stream));
+  }
+}
+
 /* Train l for model.epochs passes over the pre-training clicks in a
  * shuffled order (seeded by model.seed and salt), as pseudo-events whose
  * time and label are what is known at sh->pre_now.  With loss NULL the
  * loss is BCE on those labels; otherwise the method or aux loss sees a
- * method_batch.  tick, when given, counts the batches done (for the
- * progress bar of the shared pre-training). */
-static int pretrain(shared *sh, learner *l, loss_fn loss, uint64_t salt,
-                    atomic_size_t *tick)
+ * method_batch.  a is the aux model being trained, or NULL.  tick, when
+ * given, counts the batches done (for the progress bar of the shared
+ * pre-training). */
+static int pretrain(shared *sh, learner *l, loss_fn loss,
+                    const aux_type *a, uint64_t salt, atomic_size_t *tick)
 {
   const df_config *cfg = sh->cfg;
   size_t n = sh->clock.click_off[0], batch = (size_t)cfg->model_batch;
+  size_t width = (size_t)enc_width(sh, a);
   int rc = 0;
   if (n == 0)
     return 0;
 
   replay_event *ev = malloc(n * sizeof *ev);
-  uint32_t *xb = malloc(batch * (size_t)sh->width * sizeof *xb);
+  uint32_t *xb = malloc(batch * width * sizeof *xb);
   float *yb = malloc(batch * sizeof *yb);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
   if (!ev || !xb || !yb || !r) {
@@ -150,9 +177,7 @@ static int pretrain(shared *sh, learner *l, loss_fn loss, uint64_t salt,
     for (size_t b = 0; b < n && !rc; b += batch) {
       size_t nb = n - b < batch ? n - b : batch;
       for (size_t i = 0; i < nb; i++) {
-        memcpy(xb + i * (size_t)sh->width,
-               sh->x + (size_t)ev[b + i].row * (size_t)sh->width,
-               (size_t)sh->width * sizeof *xb);
+        enc_row(sh, a, ev[b + i].row, 0, xb + i * width);
         yb[i] = ev[b + i].label;
       }
       double value;
@@ -177,21 +202,27 @@ cleanup:
   return rc;
 }
 
-static int learner_new(shared *sh, int heads, learner **out)
+/* A new learner for the CVR model or a method's own (a NULL), or for
+ * the aux model a. */
+static int learner_new(shared *sh, const aux_type *a, int heads,
+                       learner **out)
 {
   learner_spec spec;
-  int rc = learner_spec_from_config(&spec, sh->cfg, &sh->feat, heads);
+  const feat_spec *f = a && a->elapsed ? &sh->feat_elapsed : &sh->feat;
+  int rc = learner_spec_from_config(&spec, sh->cfg, f, heads);
   return rc ? rc : learner_create(sh->cfg->model_type, &spec, out);
 }
 
-/* Probabilities of the frozen model l for every click after
- * pre-training, stored by row. */
-static int predict_all(shared *sh, learner *l, int heads, float **out)
+/* Probabilities of the frozen aux model l of type a for every click
+ * after pre-training, stored by row. */
+static int predict_all(shared *sh, learner *l, const aux_type *a,
+                       float **out)
 {
-  size_t n = sh->log->n;
+  size_t n = sh->log->n, width = (size_t)enc_width(sh, a);
+  int heads = a->heads;
   float *p = calloc(n * (size_t)heads, sizeof *p);
   float *z = malloc(PREDICT_CHUNK * (size_t)heads * sizeof *z);
-  uint32_t *xb = malloc(PREDICT_CHUNK * (size_t)sh->width * sizeof *xb);
+  uint32_t *xb = malloc(PREDICT_CHUNK * width * sizeof *xb);
   if (!p || !z || !xb) {
     free(p);
     free(z);
@@ -201,9 +232,7 @@ static int predict_all(shared *sh, learner *l, int heads, float **out)
   for (size_t b = sh->clock.click_off[0]; b < n; b += PREDICT_CHUNK) {
     size_t nb = n - b < PREDICT_CHUNK ? n - b : PREDICT_CHUNK;
     for (size_t i = 0; i < nb; i++)
-      memcpy(xb + i * (size_t)sh->width,
-             sh->x + (size_t)sh->clock.order[b + i] * (size_t)sh->width,
-             (size_t)sh->width * sizeof *xb);
+      enc_row(sh, a, sh->clock.order[b + i], 1, xb + i * width);
     learner_predict(l, xb, nb, z);
     for (size_t i = 0; i < nb; i++)
       for (int h = 0; h < heads; h++) {
@@ -218,23 +247,24 @@ static int predict_all(shared *sh, learner *l, int heads, float **out)
   return 0;
 }
 
-/* Job 0 pre-trains the shared CVR model; job k > 0 the k-th aux model. */
+/* A pre-training job: the shared CVR model (sh->pre_jobs[job] = 0) or
+ * the aux model of that id, frozen and predicted for every click. */
 static void pretrain_job(shared *sh, int job)
 {
-  int rc;
-  if (job == 0) {
-    rc = learner_new(sh, 1, &sh->base);
+  int rc, id = sh->pre_jobs[job];
+  if (id == 0) {
+    rc = learner_new(sh, NULL, 1, &sh->base);
     if (!rc)
-      rc = pretrain(sh, sh->base, NULL, 0, &sh->steps_done);
+      rc = pretrain(sh, sh->base, NULL, NULL, 0, &sh->steps_done);
   } else {
-    const aux_type *a = aux_find((enum method_aux)job);
+    const aux_type *a = aux_find((enum method_aux)id);
     learner *l = NULL;
-    rc = learner_new(sh, a->heads, &l);
+    rc = learner_new(sh, a, a->heads, &l);
     if (!rc)
-      rc = pretrain(sh, l, a->loss, (uint64_t)job, &sh->steps_done);
+      rc = pretrain(sh, l, a->loss, a, (uint64_t)id, &sh->steps_done);
     if (!rc)
-      rc = predict_all(sh, l, a->heads, &sh->aux[job]);
-    sh->aux_heads[job] = a->heads;
+      rc = predict_all(sh, l, a, &sh->aux[id]);
+    sh->aux_heads[id] = a->heads;
     learner_destroy(l);
   }
   if (rc)
@@ -261,7 +291,7 @@ static int buf_reserve(stream_buf *b, size_t n, int width, int heads)
   free(b->pred);
   free(b->y);
   b->x = malloc(n * (size_t)width * sizeof *b->x);
-  b->aux = malloc(n * 4 * sizeof *b->aux);
+  b->aux = malloc(n * LOSS_MAX_HEADS * sizeof *b->aux);
   b->z = malloc(n * (size_t)heads * sizeof *b->z);
   b->pred = malloc(n * sizeof *b->pred);
   b->y = malloc(n);
@@ -389,9 +419,9 @@ static int stream_method(shared *sh, const method_type *m, run_method *res)
 
   /* The model: a clone of the shared one, or its own pre-training. */
   if (!rc && m->own_pretrain) {
-    rc = learner_new(sh, m->heads, &l);
+    rc = learner_new(sh, NULL, m->heads, &l);
     if (!rc)
-      rc = pretrain(sh, l, m->loss, 100, NULL);
+      rc = pretrain(sh, l, m->loss, NULL, 100, NULL);
   } else if (!rc) {
     rc = learner_clone(sh->base, &l);
   }
@@ -551,6 +581,10 @@ static int setup(shared *sh)
   rc = feat_fit(&sh->feat, cfg, log, 0, sh->clock.click_off[0]);
   if (rc)
     return rc;
+  sh->feat_elapsed = sh->feat;
+  rc = feat_add_elapsed(&sh->feat_elapsed);
+  if (rc)
+    return rc;
   sh->width = feat_width(&sh->feat);
   sh->x = malloc(log->n * (size_t)sh->width * sizeof *sh->x + 1);
   sh->y = malloc(log->n + 1);
@@ -586,18 +620,24 @@ int runner_run(const df_config *cfg, df_clicks *log, const run_options *opt,
   if (!rc && !learner_find(cfg->model_type))
     rc = df_fail(DF_EINPUT, "model.type '%s' is not built in; valid: %s",
                  cfg->model_type, learner_names());
+  for (int i = 0; i < sh.n_methods && !rc; i++) {
+    sh.methods[i] = method_find(names[i]);
+    if (sh.methods[i]->check)
+      rc = sh.methods[i]->check(cfg);
+  }
   if (!rc)
     rc = setup(&sh);
   if (rc)
     goto cleanup;
-  for (int i = 0; i < sh.n_methods; i++)
-    sh.methods[i] = method_find(names[i]);
 
   /* Shared pre-training: the CVR model and every aux model needed. */
   int jobs = 1;
-  for (int i = 0; i < sh.n_methods; i++)
-    if ((int)sh.methods[i]->aux + 1 > jobs && (int)sh.methods[i]->aux < 4)
-      jobs = (int)sh.methods[i]->aux + 1;
+  for (int id = 1; id < AUX_COUNT; id++)
+    for (int i = 0; i < sh.n_methods; i++)
+      if ((int)sh.methods[i]->aux == id) {
+        sh.pre_jobs[jobs++] = id;
+        break;
+      }
   sh.results = calloc((size_t)sh.n_methods + 1, sizeof *sh.results);
   if (!sh.results) {
     rc = df_fail(DF_ENOMEM, "out of memory");
@@ -644,7 +684,7 @@ cleanup:
     free(sh.results);
   }
   learner_destroy(sh.base);
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < AUX_COUNT; i++)
     free(sh.aux[i]);
   free(sh.x);
   free(sh.y);

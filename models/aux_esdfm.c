@@ -28,13 +28,6 @@ static int aux_tn_row(const method_batch *b, size_t i, int64_t e)
                                           c + e);
 }
 
-/* The BCE of logit z with label y, and its derivative scaled by inv. */
-static double aux_bce(double z, double y, double inv, float *grad)
-{
-  *grad = (float)(inv * (method_sigmoid(z) - y));
-  return loss_softplus(z) - y * z;
-}
-
 static double aux_esdfm_loss(void *ctx, size_t n, int heads,
                              const float *z, float *grad)
 {
@@ -54,9 +47,9 @@ static double aux_esdfm_loss(void *ctx, size_t n, int heads,
     size_t at = i * (size_t)heads;
     int known = replay_known(h, now);
 
-    dp += aux_bce(z[at], known && h - c > e, inv_n, &grad[at]);
+    dp += method_bce_logit(z[at], known && h - c > e, inv_n, &grad[at]);
     if (aux_tn_row(b, i, e))
-      tn += aux_bce(z[at + 1], !known, inv_m, &grad[at + 1]);
+      tn += method_bce_logit(z[at + 1], !known, inv_m, &grad[at + 1]);
     else
       grad[at + 1] = 0;
   }

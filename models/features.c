@@ -188,3 +188,26 @@ void feat_encode_rows(const feat_spec *spec, const df_clicks *log,
   for (size_t r = 0; r < n; r++)
     feat_encode(spec, log, rows[r], out + r * w);
 }
+
+int feat_add_elapsed(feat_spec *spec)
+{
+  if (spec->n_cat >= CLICKS_MAX_FEATURES)
+    return df_fail(DF_EINPUT, "no room for the elapsed-time field beside "
+                              "%d categorical features",
+                   spec->n_cat);
+  int k = spec->n_cat++;
+  spec->cat_buckets[k] = FEAT_ELAPSED_BUCKETS;
+  spec->cat_off[k] = spec->n_columns;
+  spec->n_columns += FEAT_ELAPSED_BUCKETS;
+  return 0;
+}
+
+uint32_t feat_elapsed_column(const feat_spec *spec, int64_t e)
+{
+  int b = 0;
+  if (e >= 30) {
+    double v = 1 + floor(3 * log2((double)e / 30));
+    b = v < FEAT_ELAPSED_BUCKETS - 1 ? (int)v : FEAT_ELAPSED_BUCKETS - 1;
+  }
+  return (uint32_t)(spec->cat_off[spec->n_cat - 1] + b);
+}

@@ -63,4 +63,23 @@ void feat_encode(const feat_spec *spec, const df_clicks *log, size_t i,
 void feat_encode_rows(const feat_spec *spec, const df_clicks *log,
                       const size_t *rows, size_t n, uint32_t *out);
 
+/* ---- elapsed time as an input (FSIW's auxiliary model) ----
+ *
+ * A model that conditions on the time elapsed since the click sees it as
+ * one more categorical field, appended after the click's own fields:
+ *
+ *   bucket = 0                               e < 30 s
+ *            min(K - 1, 1 + floor(3 log2(e / 30 s)))  otherwise
+ *
+ * with K = FEAT_ELAPSED_BUCKETS: three buckets per doubling, so minutes
+ * and weeks are both resolved (bucket 50 is about 30 days). */
+#define FEAT_ELAPSED_BUCKETS 64
+
+/* Append the elapsed-time field to spec (its width grows by one).
+ * DF_EINPUT when spec already holds CLICKS_MAX_FEATURES fields. */
+int feat_add_elapsed(feat_spec *spec);
+
+/* The column of elapsed seconds e in a spec made by feat_add_elapsed. */
+uint32_t feat_elapsed_column(const feat_spec *spec, int64_t e);
+
 #endif

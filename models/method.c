@@ -12,12 +12,14 @@
 #include "sim/log.h"
 
 extern const method_type method_pretrain, method_oracle, method_naive,
-    method_vanilla, method_fnw, method_fnc, method_esdfm, method_dfm;
-extern const aux_type aux_esdfm;
+    method_vanilla, method_fnw, method_fnc, method_esdfm, method_dfm,
+    method_fsiw, method_defer;
+extern const aux_type aux_esdfm, aux_fsiw, aux_defer;
 
 static const method_type *const method_table[] = {
     &method_pretrain, &method_oracle, &method_naive, &method_vanilla,
     &method_fnw,      &method_fnc,    &method_esdfm, &method_dfm,
+    &method_fsiw,     &method_defer,
 };
 
 #define METHOD_COUNT \
@@ -25,6 +27,8 @@ static const method_type *const method_table[] = {
 
 static const aux_type *const aux_table[] = {
     &aux_esdfm,
+    &aux_fsiw,
+    &aux_defer,
 };
 
 const aux_type *aux_find(enum method_aux id)
@@ -85,12 +89,11 @@ void method_stream_range(const method_env *env, size_t *first,
 }
 
 int method_evbuf_create(method_evbuf *b, const method_env *env,
-                        size_t per_click)
+                        size_t first, size_t per_click)
 {
-  size_t first, last;
-  method_stream_range(env, &first, &last);
   b->n = 0;
-  b->cap = (last - first) * per_click;
+  b->cap = (env->log->n - first) * per_click;
+  b->start = env->clock->start;
   b->end = env->clock->end;
   b->ev = malloc((b->cap ? b->cap : 1) * sizeof *b->ev);
   if (!b->ev)
@@ -101,7 +104,7 @@ int method_evbuf_create(method_evbuf *b, const method_env *env,
 void method_evbuf_push(method_evbuf *b, int64_t time, uint32_t row,
                        int label, enum replay_kind kind)
 {
-  if (time >= b->end || b->n >= b->cap)
+  if (time < b->start || time >= b->end || b->n >= b->cap)
     return;
   replay_event *e = &b->ev[b->n++];
   memset(e, 0, sizeof *e);
@@ -118,17 +121,40 @@ void method_evbuf_finish(method_evbuf *b, replay_event **ev, size_t *n)
   b->ev = NULL;
 }
 
+int64_t method_interval_last(const replay_clock *c, int64_t ts)
+{
+  int64_t t = (ts - c->start) / c->interval;
+  return c->start + (t + 1) * c->interval - 1;
+}
+
+int method_interval_end_events(const method_env *env, replay_event **ev,
+                               size_t *n)
+{
+  method_evbuf b;
+  size_t first, last;
+  method_stream_range(env, &first, &last);
+  int rc = method_evbuf_create(&b, env, first, 1);
+  if (rc)
+    return rc;
+  for (size_t k = first; k < last; k++) {
+    uint32_t row = env->clock->order[k];
+    int64_t at = method_interval_last(env->clock, env->log->click_ts[row]);
+    method_evbuf_push(&b, at, row, replay_known(env->log->conv_ts[row], at),
+                      REPLAY_FIRST);
+  }
+  method_evbuf_finish(&b, ev, n);
+  return 0;
+}
+
 int method_window_events(const method_env *env, double wait,
                          int duplicate, replay_event **ev, size_t *n)
 {
   method_evbuf b;
-  int rc = method_evbuf_create(&b, env, duplicate ? 2 : 1);
+  int rc = method_evbuf_create(&b, env, 0, duplicate ? 2 : 1);
   if (rc)
     return rc;
-  size_t first, last;
-  method_stream_range(env, &first, &last);
   int64_t w = (int64_t)wait;
-  for (size_t k = first; k < last; k++) {
+  for (size_t k = 0; k < env->log->n; k++) {
     uint32_t row = env->clock->order[k];
     int64_t c = env->log->click_ts[row], h = env->log->conv_ts[row];
 
@@ -147,12 +173,10 @@ int method_fake_negative_events(const method_env *env, replay_event **ev,
                                 size_t *n)
 {
   method_evbuf b;
-  int rc = method_evbuf_create(&b, env, 2);
+  int rc = method_evbuf_create(&b, env, 0, 2);
   if (rc)
     return rc;
-  size_t first, last;
-  method_stream_range(env, &first, &last);
-  for (size_t k = first; k < last; k++) {
+  for (size_t k = 0; k < env->log->n; k++) {
     uint32_t row = env->clock->order[k];
     int64_t c = env->log->click_ts[row], h = env->log->conv_ts[row];
     method_evbuf_push(&b, c, row, 0, REPLAY_FIRST);
@@ -169,6 +193,12 @@ double method_sigmoid(double z)
 {
   double e = exp(-fabs(z));
   return z >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+double method_bce_logit(double z, double y, double inv, float *grad)
+{
+  *grad = (float)(inv * (method_sigmoid(z) - y));
+  return loss_softplus(z) - y * z;
 }
 
 double method_weighted_bce(const method_batch *b, size_t n, int heads,

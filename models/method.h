@@ -31,6 +31,10 @@
 enum method_aux {
   AUX_NONE = 0,
   AUX_ESDFM, /* two heads: dp (delayed positive), tn (true negative) */
+  AUX_FSIW,  /* two heads: obs (observed by now | converts), rn (real
+                negative | negative now); the elapsed time is an input */
+  AUX_DEFER, /* one head: dp within DEFER's window */
+  AUX_COUNT
 };
 
 /* What a method builds its events from. */
@@ -70,6 +74,9 @@ typedef struct method_type {
   /* Probability of conversion served from the learner's logits z[heads]
    * of one click. */
   double (*serve)(const float *z, int heads);
+  /* NULL, or a check of the method's keys against the rest of the
+   * config, run before any work: 0 or DF_EINPUT with the message set. */
+  int (*check)(const df_config *cfg);
 } method_type;
 
 /* An auxiliary model: its heads and its pre-training loss.  The runner
@@ -82,6 +89,11 @@ typedef struct aux_type {
   const char *name;
   int heads;
   loss_fn loss;
+  /* NULL, or the time elapsed since the click that the model takes as
+   * an extra input (features.h, feat_add_elapsed): for row's pre-training
+   * pseudo-event (stream = 0), and for row in the stream as the method
+   * that uses the model trains it (stream = 1). */
+  int64_t (*elapsed)(const method_env *env, uint32_t row, int stream);
 } aux_type;
 
 const aux_type *aux_find(enum method_aux id);

@@ -43,11 +43,11 @@ static int dfm_events(const method_env *env, replay_event **ev,
                       size_t *n)
 {
   method_evbuf b;
-  int rc = method_evbuf_create(&b, env, 1);
-  if (rc)
-    return rc;
   size_t first, last;
   method_stream_range(env, &first, &last);
+  int rc = method_evbuf_create(&b, env, first, 1);
+  if (rc)
+    return rc;
   for (size_t k = first; k < last; k++) {
     uint32_t row = env->clock->order[k];
     int64_t c = env->log->click_ts[row];

@@ -1,12 +1,17 @@
 /* method_internal.h: helpers shared by the method files (models/
  * method_*.c) and their tests; not part of the method contract.
  *
- * Event building: every method walks the stream's clicks (rows with
- * click_ts >= clock->start, in click-time order, ties by row) and appends
- * events through an event buffer that drops any event whose time is at or
- * after the stream's end.  Losses: every method but DFM is a weighted
- * binary cross-entropy on one head, with a per-row weight that may depend
- * on the row's label, the model's own (stop-gradient) probability and the
+ * Event building: a method walks clicks in click-time order (ties by
+ * row) and appends events through an event buffer that keeps only the
+ * events whose time falls in the stream, [clock->start, clock->end).
+ * Methods that train each click once at a time of their choosing (oracle,
+ * naive, dfm, fsiw) walk the stream's clicks; methods whose events follow
+ * conversions as they arrive (vanilla, fnw, fnc, esdfm, defer) walk every
+ * click, so that a conversion of a pre-training click that arrives
+ * during the stream enters it, as in a deployed system and in the ES-DFM
+ * reference code.  Losses: every method but DFM is a weighted binary
+ * cross-entropy on one head, with a per-row weight that may depend on
+ * the row's label, the model's own (stop-gradient) probability and the
  * frozen auxiliary probabilities. */
 #ifndef DFB_METHOD_INTERNAL_H
 #define DFB_METHOD_INTERNAL_H
@@ -18,13 +23,15 @@
 typedef struct method_evbuf {
   replay_event *ev;
   size_t n, cap;
-  int64_t end; /* events at or after this time are dropped */
+  int64_t start, end; /* events outside [start, end) are dropped */
 } method_evbuf;
 
-/* Room for per_click events of each stream click; DF_ENOMEM or 0. */
+/* Room for per_click events of each click order[first .. n) of the
+ * clock; DF_ENOMEM or 0. */
 int method_evbuf_create(method_evbuf *b, const method_env *env,
-                        size_t per_click);
-/* Append one event unless time >= end (then nothing happens). */
+                        size_t first, size_t per_click);
+/* Append one event unless its time is outside the stream (then nothing
+ * happens). */
 void method_evbuf_push(method_evbuf *b, int64_t time, uint32_t row,
                        int label, enum replay_kind kind);
 /* Hand the events to the caller (*ev owned by it). */
@@ -34,9 +41,18 @@ void method_evbuf_finish(method_evbuf *b, replay_event **ev, size_t *n);
 void method_stream_range(const method_env *env, size_t *first,
                          size_t *last);
 
-/* A click's first appearance at c + wait with its label as known then,
- * and, with duplicate, a REPLAY_DELAYED_POS positive at conv_ts when the
- * conversion comes after the wait: vanilla's and ES-DFM's data. */
+/* The last second of the interval holding time ts (ts in the stream). */
+int64_t method_interval_last(const replay_clock *c, int64_t ts);
+
+/* Each stream click at the last second of its own interval, labelled by
+ * the conversion known then, never corrected: naive's and FSIW's data. */
+int method_interval_end_events(const method_env *env, replay_event **ev,
+                               size_t *n);
+
+/* Every click's first appearance at c + wait with its label as known
+ * then, and, with duplicate, a REPLAY_DELAYED_POS positive at conv_ts
+ * when the conversion comes after the wait: vanilla's and ES-DFM's
+ * data. */
 int method_window_events(const method_env *env, double wait,
                          int duplicate, replay_event **ev, size_t *n);
 /* Every click at its click time as a negative, and a positive duplicate
@@ -46,6 +62,10 @@ int method_fake_negative_events(const method_env *env, replay_event **ev,
 
 /* The logistic function, without overflow. */
 double method_sigmoid(double z);
+
+/* BCE of logit z with label y, softplus(z) - y z; *grad gets its
+ * derivative scaled by inv, inv (s(z) - y).  For the aux models' heads. */
+double method_bce_logit(double z, double y, double inv, float *grad);
 
 /* Weight of row i of the batch given its label and p = sg(sigmoid(z_i))
  * (a constant: no gradient flows through a weight). */

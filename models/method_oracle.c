@@ -8,11 +8,11 @@ static int oracle_events(const method_env *env, replay_event **ev,
                          size_t *n)
 {
   method_evbuf b;
-  int rc = method_evbuf_create(&b, env, 1);
-  if (rc)
-    return rc;
   size_t first, last;
   method_stream_range(env, &first, &last);
+  int rc = method_evbuf_create(&b, env, first, 1);
+  if (rc)
+    return rc;
   for (size_t k = first; k < last; k++) {
     uint32_t row = env->clock->order[k];
     method_evbuf_push(&b, env->log->click_ts[row], row,

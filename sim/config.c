@@ -129,14 +129,18 @@ static const cfg_key keys[] = {
      OFF(esdfm_elapsed), "duration",
      "ES-DFM: elapsed time e before a click enters the stream."},
     {"fsiw", "deadline", CFG_DURATION, "7d", 1, 1e10, NULL,
-     OFF(fsiw_deadline), "duration", "FSIW: counterfactual deadline."},
+     OFF(fsiw_deadline), "duration",
+     "FSIW: counterfactual deadline; the auxiliary model pretends "
+     "pre-training ended this much earlier and learns from what arrived "
+     "since (shorter than stream.pretrain)."},
     {"defer", "elapsed", CFG_DURATION, "15m", 0, 1e10, NULL,
      OFF(defer_elapsed), "duration",
      "DEFER: elapsed time before a click's first appearance."},
-    {"defer", "window", CFG_DURATION, "1d", 1, 1e10, NULL,
+    {"defer", "window", CFG_DURATION, "30d", 1, 1e10, NULL,
      OFF(defer_window), "duration",
-     "DEFER: real-negative window after which each click appears again "
-     "with its label."},
+     "DEFER: real-negative window after which each click not yet "
+     "converted appears again with its label; the attribution window "
+     "learns the attributed CVR, a shorter one the CVR within it."},
 
     /* model */
     {"model", "type", CFG_CHOICE, "lr", 0, 0, "lr|mlp", OFF(model_type), "",

@@ -179,6 +179,41 @@ static void test_default_layout(void **state)
   clicks_destroy(log);
 }
 
+/* The elapsed-time field of FSIW's aux model: appended after the
+ * click's fields, 64 columns, three buckets per doubling from 30 s
+ * (bucket = 1 + floor(3 log2(e / 30 s)), worked by hand), clipped. */
+static void test_elapsed_field(void **state)
+{
+  static const struct {
+    int64_t e;
+    uint32_t bucket;
+  } cases[] = {
+      {-5, 0},      {0, 0},        {29, 0},       {30, 1},
+      {59, 3},      {60, 4},       {3600, 21},    {86400, 35},
+      {2592000, 50}, {1000000000, 63},
+  };
+  df_config cfg;
+  cfg_defaults(&cfg);
+  int64_t ints[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  df_clicks *log = make_log(8, 9, ints, 1, 7);
+  feat_spec spec;
+  assert_int_equal(feat_fit(&spec, &cfg, log, 0, 1), 0);
+  assert_int_equal(feat_add_elapsed(&spec), 0);
+  assert_int_equal(feat_width(&spec), 18);
+  assert_int_equal(spec.n_columns, 3488 + FEAT_ELAPSED_BUCKETS);
+  assert_int_equal(spec.cat_off[9], 3488);
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    if (feat_elapsed_column(&spec, cases[k].e) != 3488 + cases[k].bucket)
+      fail_msg("elapsed %lld: column %u, want %u",
+               (long long)cases[k].e, feat_elapsed_column(&spec, cases[k].e),
+               3488 + cases[k].bucket);
+
+  /* No room beyond CLICKS_MAX_FEATURES categorical fields. */
+  spec.n_cat = CLICKS_MAX_FEATURES;
+  assert_int_equal(feat_add_elapsed(&spec), DF_EINPUT);
+  clicks_destroy(log);
+}
+
 /* ---- categorical buckets ---- */
 
 /* 100000 distinct hashes into 16 buckets on two fields: every column in
@@ -263,6 +298,7 @@ int main(void)
       cmocka_unit_test(test_scales),
       cmocka_unit_test(test_two_bins),
       cmocka_unit_test(test_default_layout),
+      cmocka_unit_test(test_elapsed_field),
       cmocka_unit_test(test_buckets),
       cmocka_unit_test(test_bad_input),
   };

@@ -212,7 +212,65 @@ static void test_fnc_calibration(void **state)
   }
 }
 
-/* ---- (e) DFM recovers (p, lambda0) ----
+/* ---- (e) FSIW with exact weights is unbiased ----
+ *
+ * A click observed at elapsed time e: q(y=1) = p F(e).  Exact weights
+ * P(Y=1 | C=1) = F(e) and P(C=0 | Y=0) = (1 - p) / (1 - p F(e)) make
+ * the weighted loss's optimum p itself, where plain BCE on the same data
+ * (naive) learns p F(e). */
+static void test_fsiw_unbiased(void **state)
+{
+  static const struct {
+    double p, e;
+  } cases[] = {{0.05, 600}, {0.3, 1800}, {0.3, 3600}, {0.7, DAY}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    double p = cases[k].p, f = exp_cdf(cases[k].e);
+    one_head o = {method_find("fsiw"), p * f,
+                  {(float)f, (float)((1 - p) / (1 - p * f))}};
+    assert_close(one_head_argmin(&o), p, 1e-6);
+    one_head naive = {method_find("naive"), p * f, {0, 0}};
+    assert_close(one_head_argmin(&naive), p * f, 1e-6);
+  }
+}
+
+/* ---- (f) DEFER's weights are self-consistent at f = p_W ----
+ *
+ * Each click twice: at e with the label known then, and again with the
+ * label known at the window W.  With p_W = p F(W) and the exact p_dp =
+ * p (F(W) - F(e)), q(y=1) = (p F(e) + p F(W)) / 2 = p_W - p_dp / 2.  The
+ * weights use the model's own p = sg(f), so, as for FNW, the optimum is
+ * the root of the expected gradient: p_W, for a window as long as the
+ * attribution (F(W) = 1) or shorter. */
+static void test_defer_fixed_point(void **state)
+{
+  static const struct {
+    double p, e, w; /* w 0: no window (F(W) = 1) */
+  } cases[] = {{0.05, 900, 0},     {0.3, 900, 0},   {0.3, 3600, 0},
+               {0.7, 900, 0},      {0.3, 900, DAY}, {0.5, 3600, 7 * DAY}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    double p = cases[k].p, fe = exp_cdf(cases[k].e);
+    double fw = cases[k].w > 0 ? exp_cdf(cases[k].w) : 1;
+    double p_w = p * fw, p_dp = p * (fw - fe);
+    one_head o = {method_find("defer"), p_w - p_dp / 2, {(float)p_dp, 0}};
+
+    /* The root of the expected gradient, by bisection. */
+    double lo = -12, hi = 12;
+    while (hi - lo > 1e-9) {
+      double mid = (lo + hi) / 2;
+      if (one_head_grad(&o, mid) < 0)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    assert_close(method_sigmoid((lo + hi) / 2), p_w, 1e-6);
+    /* Plain BCE on the same data learns q(y=1), biased low. */
+    one_head plain = {method_find("oracle"), o.q1, {0, 0}};
+    assert_close(one_head_argmin(&plain), o.q1, 1e-6);
+    assert_true(p_w - o.q1 > 1e-3);
+  }
+}
+
+/* ---- (g) DFM recovers (p, lambda0) ----
  *
  * Clicks observed for elapsed times t in {0.5, 1, 2, 4} days (equal
  * shares), delays exponential with rate lambda0 per day.  At elapsed t a
@@ -317,6 +375,8 @@ int main(void)
       cmocka_unit_test(test_vanilla_biased),
       cmocka_unit_test(test_fnw_fixed_point),
       cmocka_unit_test(test_fnc_calibration),
+      cmocka_unit_test(test_fsiw_unbiased),
+      cmocka_unit_test(test_defer_fixed_point),
       cmocka_unit_test(test_dfm_recovers),
   };
   return cmocka_run_group_tests_name("method_theory", tests, NULL, NULL);

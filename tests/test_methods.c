@@ -35,12 +35,12 @@ static void assert_close(double got, double want, double rel, double abs_)
 
 static void test_registry(void **state)
 {
-  static const char *const names[] = {"pretrain", "oracle", "naive",
-                                      "vanilla",  "fnw",    "fnc",
-                                      "esdfm",    "dfm"};
+  static const char *const names[] = {
+      "pretrain", "oracle", "naive", "vanilla", "fnw",
+      "fnc",      "esdfm",  "dfm",   "fsiw",    "defer"};
   int n;
   const method_type *const *all = method_all(&n);
-  assert_int_equal(n, 8);
+  assert_int_equal(n, 10);
   for (int i = 0; i < n; i++) {
     assert_string_equal(all[i]->name, names[i]);
     assert_ptr_equal(method_find(names[i]), all[i]);
@@ -50,9 +50,10 @@ static void test_registry(void **state)
     /* Streaming methods build events; the frozen baseline does not. */
     assert_int_equal(all[i]->streams != 0, all[i]->events != NULL);
   }
-  assert_string_equal(method_names(),
-                      "pretrain|oracle|naive|vanilla|fnw|fnc|esdfm|dfm");
-  assert_null(method_find("fsiw"));
+  assert_string_equal(
+      method_names(),
+      "pretrain|oracle|naive|vanilla|fnw|fnc|esdfm|dfm|fsiw|defer");
+  assert_null(method_find("dfm2"));
   assert_null(method_find(""));
   assert_int_equal(method_find("dfm")->heads, 2);
   assert_int_equal(method_find("dfm")->own_pretrain, 1);
@@ -64,15 +65,27 @@ static void test_registry(void **state)
   assert_non_null(aux);
   assert_int_equal(aux->heads, 2);
   assert_string_equal(aux->name, "esdfm");
+  assert_null(aux->elapsed);
   assert_null(aux_find(AUX_NONE));
+
+  /* FSIW's conditions on the elapsed time, DEFER's has one head. */
+  assert_int_equal(method_find("fsiw")->aux, AUX_FSIW);
+  assert_int_equal(aux_find(AUX_FSIW)->heads, 2);
+  assert_non_null(aux_find(AUX_FSIW)->elapsed);
+  assert_int_equal(method_find("defer")->aux, AUX_DEFER);
+  assert_int_equal(aux_find(AUX_DEFER)->heads, 1);
+  assert_null(aux_find(AUX_DEFER)->elapsed);
+  assert_null(aux_find(AUX_COUNT));
 }
 
 /* ---- events on a hand-built log ----
  *
  * Pre-training 100 s, intervals of 10 s.  Row 0 is a pre-training click
- * (converting at 120, inside the stream: still excluded).  The last
- * click is at 125, so there are 3 intervals and the stream ends at 130.
- * Click order: r2 103, r1 105, r3 112, r6 113, r4 118, r5 125. */
+ * converting at 120, inside the stream: the methods that follow
+ * conversions as they arrive give it a positive then, the others nothing.
+ * The last click is at 125, so there are 3 intervals and the stream ends
+ * at 130.  Click order: r0 50, r2 103, r1 105, r3 112, r6 113, r4 118,
+ * r5 125. */
 static const int64_t ev_click[7] = {50, 105, 103, 112, 118, 125, 113};
 static const int64_t ev_conv[7] = {120, -1, 104, 121, 200, 127, 113};
 
@@ -82,52 +95,74 @@ typedef struct ev_want {
   uint8_t label, kind;
 } ev_want;
 
-enum { F = REPLAY_FIRST, D = REPLAY_DELAYED_POS };
+enum { F = REPLAY_FIRST, D = REPLAY_DELAYED_POS, S = REPLAY_SECOND };
 
 typedef struct ev_case {
   const char *method;
   int duplicate; /* vanilla.duplicate; vanilla.wait 5 s, elapsed 3 s */
+  int64_t window; /* defer.window (defer.elapsed 3 s) */
   size_t n;
   ev_want want[12];
 } ev_case;
 
 static const ev_case ev_cases[] = {
     /* Eventual labels at click time. */
-    {"oracle", 1, 6,
+    {"oracle", 1, 12, 6,
      {{103, 2, 1, F}, {105, 1, 0, F}, {112, 3, 1, F}, {113, 6, 1, F},
       {118, 4, 1, F}, {125, 5, 1, F}}},
     /* Known at the end of the click's interval (110, 120, 130): times
      * are the interval's last second; r3 (121) and r4 (200) are
      * negatives for good. */
-    {"naive", 1, 6,
+    {"naive", 1, 12, 6,
      {{109, 2, 1, F}, {109, 1, 0, F}, {119, 3, 0, F}, {119, 6, 1, F},
       {119, 4, 0, F}, {129, 5, 1, F}}},
-    /* c + 5; r3's conversion at 121 comes after its wait (117): a
-     * duplicate; r4's at 200 and r5's first appearance at 130 fall
-     * beyond the stream. */
-    {"vanilla", 1, 6,
+    /* FSIW trains on naive's data. */
+    {"fsiw", 1, 12, 6,
+     {{109, 2, 1, F}, {109, 1, 0, F}, {119, 3, 0, F}, {119, 6, 1, F},
+      {119, 4, 0, F}, {129, 5, 1, F}}},
+    /* c + 5; r0's conversion at 120 and r3's at 121 come after their
+     * waits: duplicates; r4's at 200 and r5's first appearance at 130
+     * fall beyond the stream. */
+    {"vanilla", 1, 12, 7,
      {{108, 2, 1, F}, {110, 1, 0, F}, {117, 3, 0, F}, {118, 6, 1, F},
-      {121, 3, 1, D}, {123, 4, 0, F}}},
-    {"vanilla", 0, 5,
+      {120, 0, 1, D}, {121, 3, 1, D}, {123, 4, 0, F}}},
+    {"vanilla", 0, 12, 5,
      {{108, 2, 1, F}, {110, 1, 0, F}, {117, 3, 0, F}, {118, 6, 1, F},
       {123, 4, 0, F}}},
-    /* Every click at once as a negative, a positive at each conversion
-     * before 130 (r6 converts at its click: negative then positive). */
-    {"fnw", 1, 10,
+    /* Every click at once as a negative (r0's at 50 is before the
+     * stream), a positive at each conversion before 130 (r6 converts at
+     * its click: negative then positive). */
+    {"fnw", 1, 12, 11,
      {{103, 2, 0, F}, {104, 2, 1, D}, {105, 1, 0, F}, {112, 3, 0, F},
-      {113, 6, 0, F}, {113, 6, 1, D}, {118, 4, 0, F}, {121, 3, 1, D},
-      {125, 5, 0, F}, {127, 5, 1, D}}},
-    {"fnc", 1, 10,
+      {113, 6, 0, F}, {113, 6, 1, D}, {118, 4, 0, F}, {120, 0, 1, D},
+      {121, 3, 1, D}, {125, 5, 0, F}, {127, 5, 1, D}}},
+    {"fnc", 1, 12, 11,
      {{103, 2, 0, F}, {104, 2, 1, D}, {105, 1, 0, F}, {112, 3, 0, F},
-      {113, 6, 0, F}, {113, 6, 1, D}, {118, 4, 0, F}, {121, 3, 1, D},
-      {125, 5, 0, F}, {127, 5, 1, D}}},
+      {113, 6, 0, F}, {113, 6, 1, D}, {118, 4, 0, F}, {120, 0, 1, D},
+      {121, 3, 1, D}, {125, 5, 0, F}, {127, 5, 1, D}}},
     /* c + 3; at 121 r3's duplicate was built before r4's first
      * appearance, and the stable sort keeps that order. */
-    {"esdfm", 1, 7,
+    {"esdfm", 1, 12, 8,
      {{106, 2, 1, F}, {108, 1, 0, F}, {115, 3, 0, F}, {116, 6, 1, F},
-      {121, 3, 1, D}, {121, 4, 0, F}, {128, 5, 1, F}}},
+      {120, 0, 1, D}, {121, 3, 1, D}, {121, 4, 0, F}, {128, 5, 1, F}}},
+    /* DEFER, c + 3 and a window of 12 s: a positive within 3 s is
+     * duplicated at once (r2, r6, r5); r3 converts at 121 within its
+     * window (124); r1 never converts and comes back negative at 117;
+     * r0 (converting 70 s after its click) and r4 (82 s) come back at
+     * 62 and 130, outside the stream. */
+    {"defer", 1, 12, 11,
+     {{106, 2, 1, F}, {106, 2, 1, S}, {108, 1, 0, F}, {115, 3, 0, F},
+      {116, 6, 1, F}, {116, 6, 1, S}, {117, 1, 0, S}, {121, 3, 1, D},
+      {121, 4, 0, F}, {128, 5, 1, F}, {128, 5, 1, S}}},
+    /* A window of 75 s: r0's conversion 70 s after its click now comes
+     * back as a positive at 120; r1's and r4's returns (180, 193) fall
+     * beyond the stream. */
+    {"defer", 1, 75, 11,
+     {{106, 2, 1, F}, {106, 2, 1, S}, {108, 1, 0, F}, {115, 3, 0, F},
+      {116, 6, 1, F}, {116, 6, 1, S}, {120, 0, 1, D}, {121, 3, 1, D},
+      {121, 4, 0, F}, {128, 5, 1, F}, {128, 5, 1, S}}},
     /* Click time, label known then (r6 converts at its click). */
-    {"dfm", 1, 6,
+    {"dfm", 1, 12, 6,
      {{103, 2, 0, F}, {105, 1, 0, F}, {112, 3, 0, F}, {113, 6, 1, F},
       {118, 4, 0, F}, {125, 5, 0, F}}},
 };
@@ -152,6 +187,8 @@ static void ev_setup(ev_fixture *fx)
   cfg_defaults(&fx->cfg);
   fx->cfg.vanilla_wait = 5;
   fx->cfg.esdfm_elapsed = 3;
+  fx->cfg.defer_elapsed = 3;
+  fx->cfg.defer_window = 12;
 }
 
 static void ev_teardown(ev_fixture *fx)
@@ -169,6 +206,7 @@ static void test_events(void **state)
     const method_type *m = method_find(ec->method);
     assert_non_null(m);
     fx.cfg.vanilla_duplicate = ec->duplicate;
+    fx.cfg.defer_window = (double)ec->window;
     method_env env = {fx.log, &fx.clock, &fx.cfg};
     replay_event *ev = NULL;
     size_t n = 0;
@@ -192,8 +230,9 @@ static void test_events(void **state)
 }
 
 /* The one-clock rule: every streaming method but the oracle labels an
- * event 1 only if the conversion is known at the event's time, and no
- * event comes from a pre-training click or lies outside the stream. */
+ * event 1 only if the conversion is known at the event's time, no event
+ * lies outside the stream, and a pre-training click (row 0) only comes
+ * back with a later label, never as a first appearance. */
 static void test_one_clock(void **state)
 {
   ev_fixture fx;
@@ -211,7 +250,7 @@ static void test_one_clock(void **state)
       assert_int_equal(all[k]->events(&env, &ev, &n), 0);
       assert_true(n > 0);
       for (size_t i = 0; i < n; i++) {
-        assert_true(ev[i].row != 0);
+        assert_true(ev[i].row != 0 || ev[i].kind != REPLAY_FIRST);
         assert_true(ev[i].time >= fx.clock.start);
         assert_true(ev[i].time < fx.clock.end);
         if (strcmp(all[k]->name, "oracle") && ev[i].label &&
@@ -257,6 +296,17 @@ static const loss_case loss_cases[] = {
     {"esdfm", 1, 0.6117587319953444,
      {-0.21931757413368255, 0.10270579386859792, -0.04172102288536731,
       0.01233072732298161}},
+    /* The pairs as [P(observed | converts), P(real negative | negative)]:
+     * w = 1 / (P + 1e-8) or the second. */
+    {"fsiw", 1, 1.8767360304865406,
+     {-0.9138231639793216, 0.09336890339042492, -0.07450182329111416,
+      0.009485174776853473}},
+    /* The first of each pair as p_dp, min(p_dp, p) with p = s(z) (row 3
+     * is clamped: p = 0.047 < 0.3): w = p / (p - p_dp/2) or
+     * (1 - p) / (1 - p + p_dp/2), following z. */
+    {"defer", 0, 0.7905982620253948,
+     {-0.29094690541442886, 0.13741599860703257, -0.03855538943225807,
+      0.011568487749151786}},
 };
 
 /* Central differences of loss(ctx) in each logit, step 2^-10 (exact in
@@ -344,6 +394,136 @@ static void test_aux_esdfm(void **state)
   }
   check_fd(aux->loss, &b, 6, 2, z, grad);
   clicks_destroy(log);
+}
+
+/* ---- FSIW's and DEFER's auxiliary losses ----
+ *
+ * A six-row batch like ES-DFM's above, now = 99, stream.pretrain = 100.
+ * FSIW with fsiw.deadline = 30: D = 69.  obs rows (converted by now, c
+ * <= D): r0 (label 1: known at D), r1 (0: converts at 80), r5 (1: at
+ * 69); rn rows (negative at D): r1 (0), r2 (1), r4 (1: its conversion
+ * at 150 is not known at now); r3 clicks after D.  DEFER with e = 9,
+ * W = 60: dp rows are r0 (delay 10), r1 (delay 60, the window's closed
+ * edge) and r3 (15); not r5 (delay 9, the elapsed time's open edge) nor
+ * r4 (not known by now). */
+static const int64_t aux_c[6] = {10, 20, 30, 75, 40, 60};
+static const int64_t aux_h[6] = {20, 80, -1, 90, 150, 69};
+
+static void aux_fixture(df_clicks **log, replay_event *ev, df_config *cfg,
+                        method_batch *b)
+{
+  assert_int_equal(clicks_create(log, 0, 0, 6, 0), 0);
+  memset(ev, 0, 6 * sizeof *ev);
+  for (uint32_t i = 0; i < 6; i++) {
+    (*log)->click_ts[i] = aux_c[i];
+    (*log)->conv_ts[i] = aux_h[i];
+    ev[i].row = i;
+    ev[i].time = 99;
+  }
+  (*log)->n = 6;
+  cfg_defaults(cfg);
+  cfg->stream_pretrain = 100;
+  cfg->fsiw_deadline = 30;
+  cfg->defer_elapsed = 9;
+  cfg->defer_window = 60;
+  *b = (method_batch){.n = 6, .ev = ev, .log = *log, .cfg = cfg,
+                      .now = 99};
+}
+
+static void test_aux_fsiw_defer(void **state)
+{
+  static const float z[12] = {0.5f, -1, 1.5f, -0.25f, 2,     -2,
+                              -0.5f, 0.75f, 1,    1.25f, -1.5f, 0.25f};
+  static const double want_fsiw[12] = {
+      -0.1258468895993818, 0, 0.2725248253978812, 0.14594116637140064,
+      0, -0.2935990259926275, 0, 0, 0, -0.0742333796084363,
+      -0.2725248253978812, 0};
+  static const float zd[6] = {0.5f, 1.5f, 2, -0.5f, 1, -1.5f};
+  static const double want_defer[6] = {
+      -0.0629234447996909, -0.030404253967726058, 0.14679951299631375,
+      -0.10374322186697577, 0.12184309643833414,  0.030404253967726055};
+  df_clicks *log;
+  replay_event ev[6];
+  df_config cfg;
+  method_batch b;
+  aux_fixture(&log, ev, &cfg, &b);
+
+  const aux_type *fsiw = aux_find(AUX_FSIW);
+  float grad[12];
+  assert_close(fsiw->loss(&b, 6, 2, z, grad), 2.277233350804267, 1e-12, 0);
+  for (int i = 0; i < 12; i++)
+    assert_close(grad[i], want_fsiw[i], 1e-6, 1e-9);
+  check_fd(fsiw->loss, &b, 6, 2, z, grad);
+
+  const aux_type *defer = aux_find(AUX_DEFER);
+  assert_close(defer->loss(&b, 6, 1, zd, grad), 0.8818617038144855, 1e-12,
+               0);
+  for (int i = 0; i < 6; i++)
+    assert_close(grad[i], want_defer[i], 1e-6, 1e-9);
+  check_fd(defer->loss, &b, 6, 1, zd, grad);
+  clicks_destroy(log);
+}
+
+/* The elapsed time FSIW's aux model sees: D - c in pre-training (0 after
+ * D), and in the stream the last second of the click's interval minus
+ * the click time.  The event log above, fsiw.deadline = 30: D = 69. */
+static void test_aux_fsiw_elapsed(void **state)
+{
+  static const struct {
+    uint32_t row;
+    int stream;
+    int64_t want;
+  } cases[] = {
+      {0, 0, 19}, {1, 0, 0}, {1, 1, 4}, {3, 1, 7}, {5, 1, 4}, {4, 1, 1},
+  };
+  ev_fixture fx;
+  ev_setup(&fx);
+  fx.cfg.stream_pretrain = 100;
+  fx.cfg.fsiw_deadline = 30;
+  method_env env = {fx.log, &fx.clock, &fx.cfg};
+  const aux_type *a = aux_find(AUX_FSIW);
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+    if (a->elapsed(&env, cases[k].row, cases[k].stream) != cases[k].want)
+      fail_msg("row %u stream %d: elapsed %lld, want %lld", cases[k].row,
+               cases[k].stream,
+               (long long)a->elapsed(&env, cases[k].row, cases[k].stream),
+               (long long)cases[k].want);
+  ev_teardown(&fx);
+}
+
+/* Keys a method checks before any work: FSIW's deadline must fall in
+ * pre-training, DEFER's window must outlast its elapsed time. */
+static void test_checks(void **state)
+{
+  static const struct {
+    const char *method, *key;
+    double value;
+    const char *want; /* NULL: accepted */
+  } cases[] = {
+      {"fsiw", "deadline", 6 * 86400.0, NULL},
+      {"fsiw", "deadline", 30 * 86400.0, "fsiw.deadline (30d) must be "
+                                         "shorter than stream.pretrain "
+                                         "(30d)"},
+      {"defer", "window", 3600, NULL},
+      {"defer", "window", 900, "defer.window (15m) must be longer than "
+                               "defer.elapsed (15m)"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    df_config cfg;
+    cfg_defaults(&cfg);
+    if (!strcmp(cases[k].key, "deadline"))
+      cfg.fsiw_deadline = cases[k].value;
+    else
+      cfg.defer_window = cases[k].value;
+    int rc = method_find(cases[k].method)->check(&cfg);
+    if (!cases[k].want) {
+      assert_int_equal(rc, 0);
+      continue;
+    }
+    assert_int_equal(rc, DF_EINPUT);
+    if (!strstr(df_errmsg(), cases[k].want))
+      fail_msg("case %zu: message '%s'", k, df_errmsg());
+  }
 }
 
 /* ---- DFM ----
@@ -441,6 +621,8 @@ static void test_serve(void **state)
   } cases[] = {
       {"oracle", 0, 0.5},
       {"esdfm", 2, 0.8807970779778825},
+      {"fsiw", -1, 0.2689414213699951},
+      {"defer", 0.5f, 0.6224593312018546},
       {"dfm", -3, 0.04742587317756678},
       /* b/(1-b) = e^z below z = 0, clipped to 1 from b = 0.5 on. */
       {"fnc", -1, 0.3678794411714424},
@@ -460,7 +642,9 @@ int main(void)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_registry),   cmocka_unit_test(test_events),
       cmocka_unit_test(test_one_clock),  cmocka_unit_test(test_losses),
-      cmocka_unit_test(test_aux_esdfm),  cmocka_unit_test(test_dfm_loss),
+      cmocka_unit_test(test_aux_esdfm),  cmocka_unit_test(test_aux_fsiw_defer),
+      cmocka_unit_test(test_aux_fsiw_elapsed),
+      cmocka_unit_test(test_checks),     cmocka_unit_test(test_dfm_loss),
       cmocka_unit_test(test_dfm_extreme), cmocka_unit_test(test_serve),
   };
   return cmocka_run_group_tests_name("methods", tests, NULL, NULL);

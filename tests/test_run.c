@@ -212,7 +212,8 @@ static void drop_seconds(char *s)
 
 static const char small[] =
     "--set generator.clicks=60000 --set generator.days=8 "
-    "--set stream.pretrain=4d --set stream.interval=6h";
+    "--set stream.pretrain=4d --set stream.interval=6h "
+    "--set fsiw.deadline=2d --set defer.window=2d";
 
 /* A generated world written to a file and replayed with --data gives the
  * same results as the same world drawn in memory: the two paths meet. */
@@ -278,6 +279,8 @@ static void test_cli_errors(void **state)
       {"--set model.type=svm", "choose one of lr|mlp"},
       {"--data /nonexistent.tsv", "/nonexistent.tsv"},
       {"--set stream.pretrain=100d", "no click after the pre-training"},
+      {"--set fsiw.deadline=4d", "fsiw.deadline (4d) must be shorter"},
+      {"--set defer.elapsed=2d", "defer.window (2d) must be longer"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int st = sh("'%s' run %s %s -o %s/d%zu >/dev/null 2>%s", DFB_BINARY,
