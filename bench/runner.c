@@ -385,7 +385,7 @@ static int score_interval(run_method *res, metric_stream *ms, size_t t,
   if (!rc)
     rc = metric_stream_update(ms, pred, y, n, METRIC_PROB);
   for (size_t i = 0; pf && i < n; i++)
-    fprintf(pf, "%zu\t%d\t%.9g\n", t, y[i], (double)pred[i]);
+    fprintf(pf, "%zu\t%d\t%.17g\n", t, y[i], (double)pred[i]);
   return rc;
 }
 
