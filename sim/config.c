@@ -58,7 +58,7 @@ static const cfg_key keys[] = {
      "Distinct live values of each categorical feature at any moment."},
     {"generator", "zipf", CFG_DOUBLE, "1.1", 0.5, 3, NULL, OFF(gen_zipf), "",
      "Exponent of the heavy-tailed (Zipf) frequency of categorical values."},
-    {"generator", "churn", CFG_DURATION, "14d", 0, 1e10, NULL,
+    {"generator", "churn", CFG_DURATION, "30d", 0, 1e10, NULL,
      OFF(gen_churn), "duration",
      "Mean lifetime of a categorical value before a new one replaces it "
      "(0: never), the source of drift that makes fresh models win."},
@@ -94,6 +94,12 @@ static const cfg_key keys[] = {
      OFF(delay_feature_effect), "log factor sd",
      "How strongly a click's features stretch or shrink its delay (0: "
      "independent)."},
+    {"delay", "mix_effect", CFG_DOUBLE, "2.5", 0, 5, NULL,
+     OFF(delay_mix_effect), "log-odds sd",
+     "How strongly a click's features move the weight of the mixture's "
+     "first component, so that some clicks convert mostly fast and others "
+     "mostly late; the mean weight stays as configured (0: the same "
+     "weights for every click)."},
     {"delay", "attribution", CFG_DURATION, "30d", 60, 1e10, NULL,
      OFF(delay_attribution), "duration",
      "Conversions later than this after the click are not attributed."},

@@ -51,6 +51,7 @@ typedef struct df_config {
   double delay_sigma;
   char delay_components[CFG_MAX_TEXT];
   double delay_feature_effect;
+  double delay_mix_effect;
   double delay_attribution; /* seconds */
 
   /* [stream] */

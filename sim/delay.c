@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_math.h>
 #include <gsl/gsl_randist.h>
 
 #include "sim/log.h"
@@ -701,4 +702,92 @@ void delay_describe(const delay_dist *d, char *buf, size_t len)
     if (used < len)
       used += (size_t)snprintf(buf + used, len - used, ")");
   }
+}
+
+/* ---- feature-dependent mixture weights ---- */
+
+static double tilt_sigmoid(double z)
+{
+  return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
+}
+
+/* The standard normal density. */
+static double tilt_phi(double z)
+{
+  return exp(-0.5 * z * z) / sqrt(2 * M_PI);
+}
+
+/* Mean of sigmoid(offset + sigma Z), Z ~ N(0, 1), midpoint rule. */
+static double tilt_mean(double offset, double sigma)
+{
+  const int nodes = 801;
+  const double lo = -8, h = 16.0 / nodes;
+  double sum = 0;
+  for (int i = 0; i < nodes; i++) {
+    double z = lo + (i + 0.5) * h;
+    sum += h * tilt_phi(z) * tilt_sigmoid(offset + sigma * z);
+  }
+  return sum;
+}
+
+void delay_tilt_solve(const delay_dist *d, double sigma, delay_tilt *t)
+{
+  double w1 = d->n > 1 ? d->c[0].weight : 1;
+  t->sigma = d->n > 1 && w1 < 1 ? sigma : 0;
+  t->offset = w1 < 1 ? log(w1 / (1 - w1)) : 0;
+  if (t->sigma == 0)
+    return;
+
+  /* The mean is increasing in the offset: bisect around the plain
+   * log-odds (the mean moves towards 1/2 as sigma grows). */
+  double lo = t->offset - 10 - 2 * sigma, hi = t->offset + 10 + 2 * sigma;
+  while (hi - lo > 1e-12) {
+    double mid = 0.5 * (lo + hi);
+    if (tilt_mean(mid, sigma) < w1)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  t->offset = 0.5 * (lo + hi);
+}
+
+void delay_tilt_apply(const delay_dist *d, const delay_tilt *t, double m,
+                      delay_dist *out)
+{
+  if (out != d)
+    *out = *d;
+  if (t->sigma == 0 || d->n < 2)
+    return;
+  double w1 = d->c[0].weight, v = tilt_sigmoid(t->offset + t->sigma * m);
+  for (int i = 1; i < d->n; i++)
+    out->c[i].weight = d->c[i].weight * (1 - v) / (1 - w1);
+  out->c[0].weight = v;
+}
+
+double delay_cdf_marginal(const delay_dist *d, double feature_effect,
+                          const delay_tilt *t, double limit, double x)
+{
+  const int full = 121;
+  const double lo = -6, h = 12.0 / full;
+  int nr = feature_effect > 0 ? full : 1;
+  int nm = t && t->sigma > 0 ? full : 1;
+  double sum = 0, mass = 0;
+  for (int a = 0; a < nm; a++) {
+    double m = nm > 1 ? lo + (a + 0.5) * h : 0;
+    double wm = nm > 1 ? h * tilt_phi(m) : 1;
+    delay_dist dm;
+    if (t)
+      delay_tilt_apply(d, t, m, &dm);
+    else
+      dm = *d;
+    for (int b = 0; b < nr; b++) {
+      double r = nr > 1 ? lo + (b + 0.5) * h : 0;
+      double wr = nr > 1 ? h * tilt_phi(r) : 1;
+      double rc = r < -3 ? -3 : r > 3 ? 3 : r;
+      double k = exp(feature_effect * rc);
+      sum += wm * wr * delay_cdf_truncated(&dm, k, limit, x);
+      mass += wm * wr;
+    }
+  }
+  return sum / mass;
 }

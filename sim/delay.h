@@ -90,6 +90,45 @@ double delay_cdf_truncated(const delay_dist *d, double k, double limit,
 double delay_sample_truncated(const delay_dist *d, double k, double limit,
                               gsl_rng *r);
 
+/* ---- feature-dependent mixture weights ----
+ *
+ * A click with a standardised feature score m gives the first component
+ * of a mixture the weight
+ *
+ *   w1(m) = sigmoid(offset + sigma m)
+ *
+ * and scales the others by (1 - w1(m)) / (1 - w1), so they keep their
+ * proportions; sigma is delay.mix_effect.  offset is solved so that the
+ * mean of w1(Z) over Z ~ N(0, 1) is the configured w1: over clicks the
+ * mixture keeps its weights, while each click's share of fast (first
+ * component) conversions moves with its features.  sigma = 0, or a
+ * single component, leaves every click with the configured weights. */
+typedef struct delay_tilt {
+  double sigma;
+  double offset;
+} delay_tilt;
+
+/* Solve the tilt of d for sigma >= 0 (the mean over N(0, 1) by the
+ * midpoint rule on [-8, 8], 801 nodes; offset by bisection to 1e-12). */
+void delay_tilt_solve(const delay_dist *d, double sigma, delay_tilt *t);
+
+/* The weights of a click with score m: out = d with the tilted weights
+ * (out may be d itself). */
+void delay_tilt_apply(const delay_dist *d, const delay_tilt *t, double m,
+                      delay_dist *out);
+
+/* The CDF of the attributed delay over all clicks, whose factor is
+ * k = exp(feature_effect r) with r ~ N(0, 1) clipped to [-3, 3] (as the
+ * generator clips it) and whose tilt score m ~ N(0, 1) is independent
+ * of r:
+ *
+ *   G(x) = E_{r,m}[ P(k D_m <= x | k D_m <= limit) ]
+ *
+ * D_m the mixture with the weights of score m; by the midpoint rule over
+ * r and m on [-6, 6] (121 nodes each; one node where an effect is 0). */
+double delay_cdf_marginal(const delay_dist *d, double feature_effect,
+                          const delay_tilt *t, double limit, double x);
+
 /* A one-line description in the components syntax, e.g.
  * "0.3*exponential(mean=15m) + ...", that delay_parse_components reads
  * back to the same parameters and to weights equal up to the rounding of

@@ -36,6 +36,7 @@ struct gen_world {
   df_config cfg;
   uint64_t seed;
   delay_dist delay;
+  delay_tilt tilt;
   double span;        /* seconds */
   double attribution; /* seconds */
   double b0;
@@ -92,6 +93,7 @@ enum salt {
   SALT_CHUNK,
   SALT_TIMES,
   SALT_PILOT,
+  SALT_MIX,
 };
 
 static inline uint64_t salted(const gen_world *w, enum salt s)
@@ -182,13 +184,14 @@ static uint64_t cat_value(const gen_world *w, int k, int rank, double t)
 }
 
 /* Draw click features at time t into ints[n_int] and cats[n_cat];
- * return the linear score s(x) and set *delay_factor to k(x). */
+ * return the linear score s(x), set *delay_factor to k(x) and *mix_score
+ * to m(x). */
 static double draw_features(const gen_world *w, gsl_rng *r, double t,
                             int64_t *ints, uint64_t *cats,
-                            double *delay_factor)
+                            double *delay_factor, double *mix_score)
 {
   const double miss = w->cfg.gen_missing;
-  double s = 0, rscore = 0;
+  double s = 0, rscore = 0, mscore = 0;
 
   /* Integer features: log-normal counts sharing a latent factor. */
   double latent = gsl_ran_gaussian_ziggurat(r, 1.0);
@@ -217,7 +220,10 @@ static double draw_features(const gen_world *w, gsl_rng *r, double t,
     uint64_t h = hash3(salted(w, SALT_EFFECT), (uint64_t)k, cats[k]);
     s += w->cat_sd * hash_gauss(h);
     rscore += hash_gauss(hash3(salted(w, SALT_DELAY), (uint64_t)k, cats[k]));
+    mscore += hash_gauss(hash3(salted(w, SALT_MIX), (uint64_t)k, cats[k]));
   }
+  /* The mixture score: standardised, independent of s and r. */
+  *mix_score = w->n_cat ? mscore / sqrt(w->n_cat) : 0;
 
   /* Pairwise interactions of neighbouring categorical fields. */
   for (int k = 0; k + 1 < w->n_cat; k += 2) {
@@ -254,8 +260,8 @@ static int solve_intercept(gen_world *w)
   }
   gsl_rng_set(r, salted(w, SALT_PILOT));
   for (int i = 0; i < PILOT; i++) {
-    double k, t = gsl_rng_uniform(r) * w->span;
-    s[i] = draw_features(w, r, t, ints, cats, &k);
+    double k, m, t = gsl_rng_uniform(r) * w->span;
+    s[i] = draw_features(w, r, t, ints, cats, &k, &m);
   }
 
   /* The mean is increasing in b0: bisect. */
@@ -294,6 +300,7 @@ int gen_world_create(const df_config *cfg, gen_world **out)
   int rc = delay_from_config(&w->delay, cfg);
   if (rc)
     goto fail;
+  delay_tilt_solve(&w->delay, cfg->delay_mix_effect, &w->tilt);
 
   /* Effect sizes: INT_SHARE of the logit variance on integer features,
    * the rest on categorical values; interactions on top. */
@@ -344,6 +351,8 @@ void gen_world_destroy(gen_world *w)
 double gen_intercept(const gen_world *w) { return w->b0; }
 
 const delay_dist *gen_delay(const gen_world *w) { return &w->delay; }
+
+const delay_tilt *gen_tilt(const gen_world *w) { return &w->tilt; }
 
 /* ---- click times ---- */
 
@@ -420,15 +429,17 @@ static void draw_chunk(const gen_world *w, df_clicks *log, size_t c,
   gsl_rng_set(r, hash3(salted(w, SALT_CHUNK), c, 0));
   size_t end = (c + 1) * CHUNK < log->n ? (c + 1) * CHUNK : log->n;
   for (size_t i = c * CHUNK; i < end; i++) {
-    double k, t = (double)log->click_ts[i];
+    double k, m, t = (double)log->click_ts[i];
     double s = draw_features(w, r, t, log->ints + i * (size_t)w->n_int,
-                             log->cats + i * (size_t)w->n_cat, &k);
+                             log->cats + i * (size_t)w->n_cat, &k, &m);
     double p = sigmoid(w->b0 + s);
     log->truth_p[i] = p;
     log->conv_ts[i] = CLICKS_NO_CONVERSION;
     log->truth_delay[i] = -1;
     if (gsl_rng_uniform(r) < p) {
-      double d = delay_sample_truncated(&w->delay, k, w->attribution, r);
+      delay_dist dm;
+      delay_tilt_apply(&w->delay, &w->tilt, m, &dm);
+      double d = delay_sample_truncated(&dm, k, w->attribution, r);
       int64_t delay = llround(d);
       if (delay > (int64_t)w->attribution)
         delay = (int64_t)w->attribution;

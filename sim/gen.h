@@ -23,7 +23,13 @@
  *   delay         a converting click's delay is k(x) D, D from delay.*,
  *                 conditioned on k(x) D <= delay.attribution, with
  *                 log k(x) = delay.feature_effect * r(x), r a standardised
- *                 score of the features independent of s.
+ *                 score of the features independent of s; for a mixture,
+ *                 D's first component has the weight
+ *                 sigmoid(offset + delay.mix_effect * m(x)), m another
+ *                 independent standardised score, and the others keep
+ *                 their proportions (sim/delay.h: delay_tilt), so the
+ *                 share of fast conversions varies from click to click
+ *                 while the mean weights stay as configured.
  *
  * Every effect is a deterministic hash of (seed, field, value), so the
  * world needs no tables and the same seed gives the same world.  Clicks
@@ -52,7 +58,9 @@ int gen_draw_clicks(const gen_world *w, int threads,
 
 /* The intercept b0 solved for generator.cvr. */
 double gen_intercept(const gen_world *w);
-/* The delay distribution D (before the factor k(x)). */
+/* The delay distribution D (before the factor k(x) and the tilt). */
 const delay_dist *gen_delay(const gen_world *w);
+/* The tilt of D's weights by the score m(x). */
+const delay_tilt *gen_tilt(const gen_world *w);
 
 #endif

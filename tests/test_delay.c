@@ -3,8 +3,8 @@
  * CDFs against an independent reference, the exact truncated sampler
  * against its CDF by a Kolmogorov-Smirnov test, the components syntax
  * and its error messages, delay_from_config with --set overrides, the
- * describe -> parse round trip and the Criteo-like shape of the default
- * world. */
+ * describe -> parse round trip, the feature tilt of the mixture weights
+ * and the Criteo-like shape of the default world. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
 #include "sim/config.h"
@@ -473,12 +475,127 @@ static void test_describe_round_trip(void **state)
 
 /* ---- the default world ---- */
 
+/* ---- the feature tilt of the mixture weights ---- */
+
+typedef struct tilt_ref {
+  double offset, sigma;
+} tilt_ref;
+
+static double tilt_integrand(double z, void *p)
+{
+  const tilt_ref *t = p;
+  double v = t->offset + t->sigma * z;
+  double s = v >= 0 ? 1 / (1 + exp(-v)) : exp(v) / (1 + exp(v));
+  return exp(-0.5 * z * z) / sqrt(2 * M_PI) * s;
+}
+
+/* The solved offset makes E[w1(Z)] the configured weight: checked with
+ * GSL's adaptive integration over the whole line (QAGI), an algorithm
+ * independent of the midpoint rule the code uses, to 1e-9.  The tilted
+ * weights sum to 1, keep the other components' proportions, and move
+ * the first weight with m in the right direction. */
+static void test_tilt_solve(void **state)
+{
+  static const struct {
+    const char *dist;
+    double sigma;
+  } cases[] = {
+      {"0.3*exponential(mean=12m) + 0.7*exponential(mean=12d)", 2.5},
+      {"0.05*exponential(mean=12m) + 0.95*exponential(mean=12d)", 4},
+      {"0.8*exponential(mean=1h) + 0.1*gamma(scale=1d,shape=2) + "
+       "0.1*lognormal(median=3d,sigma=1)",
+       1},
+  };
+  gsl_integration_workspace *ws = gsl_integration_workspace_alloc(1000);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    delay_dist d = parse_ok(cases[c].dist);
+    delay_tilt t;
+    delay_tilt_solve(&d, cases[c].sigma, &t);
+    tilt_ref ref = {t.offset, t.sigma};
+    gsl_function f = {tilt_integrand, &ref};
+    double mean, err;
+    assert_int_equal(gsl_integration_qagi(&f, 1e-13, 1e-12, 1000, ws,
+                                          &mean, &err),
+                     0);
+    assert_close(mean, d.c[0].weight, 1e-9, cases[c].dist);
+
+    delay_dist lo, hi;
+    delay_tilt_apply(&d, &t, -1.5, &lo);
+    delay_tilt_apply(&d, &t, 1.5, &hi);
+    assert_true(lo.c[0].weight < d.c[0].weight);
+    assert_true(hi.c[0].weight > d.c[0].weight);
+    double sum = 0;
+    for (int i = 0; i < hi.n; i++)
+      sum += hi.c[i].weight;
+    assert_close(sum, 1, 1e-12, "tilted weights sum");
+    for (int i = 2; i < d.n; i++)
+      assert_close(hi.c[i].weight / hi.c[1].weight,
+                   d.c[i].weight / d.c[1].weight, 1e-12, "proportions");
+  }
+  gsl_integration_workspace_free(ws);
+
+  /* No effect: sigma 0, or a single component. */
+  delay_dist one = parse_ok("exponential(mean=1d)"), out;
+  delay_tilt t;
+  delay_tilt_solve(&one, 3, &t);
+  delay_tilt_apply(&one, &t, 2, &out);
+  assert_true(t.sigma == 0 && out.c[0].weight == 1);
+}
+
+/* Draws of k D_m, with m ~ N(0, 1) and log k = e r, r ~ N(0, 1) clipped
+ * to [-3, 3], as the generator makes them, against
+ * delay_cdf_marginal: the largest gap between the empirical CDF and the
+ * marginal law at 60 fixed times from 1 min to the limit stays under
+ * the 1% Kolmogorov-Smirnov bound 1.63 / sqrt(N) (a maximum over fewer
+ * points can only be smaller than over all of them). */
+static void test_tilt_marginal(void **state)
+{
+  static const struct {
+    double effect, sigma;
+  } cases[] = {{0, 2.5}, {1, 0}, {0.5, 2.5}};
+  enum { N = 40000, POINTS = 60 };
+  delay_dist d = parse_ok("0.3*exponential(mean=12m) + "
+                          "0.16*lognormal(median=5h,sigma=1.4) + "
+                          "0.54*exponential(mean=12d)");
+  double lim = 30 * DAY, *x = malloc(N * sizeof *x);
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    delay_tilt t;
+    delay_tilt_solve(&d, cases[c].sigma, &t);
+    gsl_rng_set(r, 7 + c);
+    for (int i = 0; i < N; i++) {
+      double rr = gsl_ran_gaussian(r, 1), m = gsl_ran_gaussian(r, 1);
+      rr = rr < -3 ? -3 : rr > 3 ? 3 : rr;
+      delay_dist dm;
+      delay_tilt_apply(&d, &t, m, &dm);
+      x[i] = delay_sample_truncated(&dm, exp(cases[c].effect * rr), lim, r);
+    }
+    qsort(x, N, sizeof *x, cmp_double);
+    double gap = 0;
+    size_t below = 0;
+    for (int p = 0; p < POINTS; p++) {
+      double at = MIN * pow(lim / MIN, (double)p / (POINTS - 1));
+      while (below < N && x[below] <= at)
+        below++;
+      double g = delay_cdf_marginal(&d, cases[c].effect, &t, lim, at);
+      gap = fmax(gap, fabs((double)below / N - g));
+    }
+    if (!(gap < 1.63 / sqrt(N)))
+      print_error("effect %g sigma %g: gap %.5f\n", cases[c].effect,
+                  cases[c].sigma, gap);
+    assert_true(gap < 1.63 / sqrt(N));
+  }
+  gsl_rng_free(r);
+  free(x);
+}
+
 /* Criteo-like delays (Chapelle 2014, "Modeling delayed feedback in
  * display advertising"): among conversions attributed within 30 days,
  * about a third arrive within an hour, about half within a day and more
- * than a tenth after 14 days.  Shares computed from the CDF, truncated
- * at delay.attribution: F(t) / F(30d).  The default gives 0.3347,
- * 0.5046 and 0.1298 (checked with SciPy). */
+ * than a tenth after 14 days.  Shares of the default world's marginal
+ * law (its feature factor and tilt integrated out, delay_cdf_marginal);
+ * the mixture alone, F(t) / F(30d), gives 0.3347, 0.5046 and 0.1298
+ * (checked with SciPy). */
 static void test_default_is_criteo_like(void **state)
 {
   df_config cfg;
@@ -487,9 +604,15 @@ static void test_default_is_criteo_like(void **state)
   assert_int_equal(delay_from_config(&d, &cfg), 0);
   double lim = cfg.delay_attribution;
   assert_true(lim == 30 * DAY);
-  double hour = delay_cdf_truncated(&d, 1, lim, HOUR);
-  double day = delay_cdf_truncated(&d, 1, lim, DAY);
-  double late = 1 - delay_cdf_truncated(&d, 1, lim, 14 * DAY);
+  assert_close(delay_cdf_truncated(&d, 1, lim, HOUR), 0.3347, 1e-3, "1h");
+  assert_close(delay_cdf_truncated(&d, 1, lim, DAY), 0.5046, 1e-3, "1d");
+
+  delay_tilt t;
+  delay_tilt_solve(&d, cfg.delay_mix_effect, &t);
+  double e = cfg.delay_feature_effect;
+  double hour = delay_cdf_marginal(&d, e, &t, lim, HOUR);
+  double day = delay_cdf_marginal(&d, e, &t, lim, DAY);
+  double late = 1 - delay_cdf_marginal(&d, e, &t, lim, 14 * DAY);
   print_message("default shares: 1h %.4f, 1d %.4f, >14d %.4f\n", hour, day,
                 late);
   assert_true(hour > 0.30 && hour < 0.37);
@@ -511,6 +634,8 @@ int main(void)
       cmocka_unit_test(test_from_config_errors),
       cmocka_unit_test(test_from_config_file_origin),
       cmocka_unit_test(test_describe_round_trip),
+      cmocka_unit_test(test_tilt_solve),
+      cmocka_unit_test(test_tilt_marginal),
       cmocka_unit_test(test_default_is_criteo_like),
   };
   return cmocka_run_group_tests_name("delay", tests, NULL, NULL);

@@ -112,9 +112,9 @@ static void test_delays(void **state)
       {"delay.family=gamma", "delay.shape=0.4", "delay.scale=5d"},
   };
   for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
-    const char *sets[6] = {"delay.feature_effect=0"};
+    const char *sets[6] = {"delay.feature_effect=0", "delay.mix_effect=0"};
     for (int j = 0; j < 3; j++)
-      sets[j + 1] = families[f][j];
+      sets[j + 2] = families[f][j];
     df_clicks *log = draw(sets, 2);
 
     df_config c;
@@ -201,15 +201,65 @@ static double median_spread(const df_clicks *log)
 static void test_feature_effect(void **state)
 {
   (void)state;
-  const char *off[] = {"delay.feature_effect=0", "generator.churn=0s",
-                       NULL};
-  const char *on[] = {"delay.feature_effect=3", "generator.churn=0s",
-                      NULL};
+  const char *off[] = {"delay.feature_effect=0", "delay.mix_effect=0",
+                       "generator.churn=0s", NULL};
+  const char *on[] = {"delay.feature_effect=3", "delay.mix_effect=0",
+                      "generator.churn=0s", NULL};
   df_clicks *a = draw(off, 2), *b = draw(on, 2);
   double s0 = median_spread(a), s1 = median_spread(b);
   /* In decades of seconds: a strong effect moves the means far more. */
   if (!(s1 > 2 * s0 && s1 > 0.5))
     fail_msg("spread without effect %.3f, with %.3f", s0, s1);
+  clicks_destroy(a);
+  clicks_destroy(b);
+}
+
+/* delay.mix_effect moves the share of fast conversions from click to
+ * click: over the values of categorical field 0 with at least 400
+ * conversions, the share of conversions within an hour spreads far
+ * beyond binomial noise (sd at most 0.025 a value) with the effect, and
+ * stays within it without. */
+static double fast_share_spread(const df_clicks *log)
+{
+  value_delay *vd = malloc(log->n * sizeof *vd);
+  size_t m = 0;
+  for (size_t i = 0; i < log->n; i++)
+    if (log->conv_ts[i] != CLICKS_NO_CONVERSION)
+      vd[m++] = (value_delay){log->cats[i * (size_t)log->n_cat],
+                              log->truth_delay[i] <= 3600 ? 1.0 : 0.0};
+  qsort(vd, m, sizeof *vd, cmp_value_delay);
+
+  double lo = INFINITY, hi = -INFINITY;
+  int groups = 0;
+  for (size_t s = 0, e; s < m; s = e) {
+    for (e = s; e < m && vd[e].value == vd[s].value; e++)
+      ;
+    if (e - s < 400 || vd[s].value == CLICKS_MISSING_CAT)
+      continue;
+    double share = 0;
+    for (size_t i = s; i < e; i++)
+      share += vd[i].delay / (double)(e - s);
+    lo = fmin(lo, share);
+    hi = fmax(hi, share);
+    groups++;
+  }
+  free(vd);
+  assert_true(groups >= 4);
+  return hi - lo;
+}
+
+static void test_mix_effect(void **state)
+{
+  (void)state;
+  const char *off[] = {"delay.feature_effect=0", "delay.mix_effect=0",
+                       "generator.churn=0s", NULL};
+  const char *on[] = {"delay.feature_effect=0", "delay.mix_effect=4",
+                      "generator.churn=0s", NULL};
+  df_clicks *a = draw(off, 2), *b = draw(on, 2);
+  double s0 = fast_share_spread(a), s1 = fast_share_spread(b);
+  print_message("fast-share spread %.3f off, %.3f on\n", s0, s1);
+  if (!(s0 < 0.15 && s1 > 0.3))
+    fail_msg("fast-share spread without effect %.3f, with %.3f", s0, s1);
   clicks_destroy(a);
   clicks_destroy(b);
 }
@@ -325,6 +375,7 @@ int main(void)
       cmocka_unit_test(test_calibration),
       cmocka_unit_test(test_delays),
       cmocka_unit_test(test_feature_effect),
+      cmocka_unit_test(test_mix_effect),
       cmocka_unit_test(test_times),
       cmocka_unit_test(test_missing_and_churn),
       cmocka_unit_test(test_determinism),
