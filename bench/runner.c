@@ -45,9 +45,11 @@ typedef struct shared {
   const method_type *methods[MAX_METHODS];
   int n_methods;
   run_method *results;
-  int pre_jobs[AUX_COUNT];   /* what each pre-training job trains: 0 the
-                                CVR model, k > 0 the aux model k */
-  int pre_status[AUX_COUNT]; /* per pre-training job */
+  /* What each pre-training job trains: 0 the CVR model, 0 < k <
+   * AUX_COUNT the aux model k, AUX_COUNT + i method i's own model. */
+  int pre_jobs[AUX_COUNT + MAX_METHODS];
+  int pre_status[AUX_COUNT + MAX_METHODS]; /* per pre-training job */
+  learner *own[MAX_METHODS]; /* methods' own pre-trained models */
   int status[MAX_METHODS]; /* per method */
   atomic_size_t steps_done;
   size_t steps_total;
@@ -247,12 +249,19 @@ static int predict_all(shared *sh, learner *l, const aux_type *a,
   return 0;
 }
 
-/* A pre-training job: the shared CVR model (sh->pre_jobs[job] = 0) or
- * the aux model of that id, frozen and predicted for every click. */
+/* A pre-training job: the shared CVR model (sh->pre_jobs[job] = 0), a
+ * method's own model (AUX_COUNT + its index), or the aux model of that
+ * id, frozen and predicted for every click. */
 static void pretrain_job(shared *sh, int job)
 {
   int rc, id = sh->pre_jobs[job];
-  if (id == 0) {
+  if (id >= AUX_COUNT) {
+    const method_type *m = sh->methods[id - AUX_COUNT];
+    learner **l = &sh->own[id - AUX_COUNT];
+    rc = learner_new(sh, NULL, m->heads, l);
+    if (!rc)
+      rc = pretrain(sh, *l, m->loss, NULL, 100, &sh->steps_done);
+  } else if (id == 0) {
     rc = learner_new(sh, NULL, 1, &sh->base);
     if (!rc)
       rc = pretrain(sh, sh->base, NULL, NULL, 0, &sh->steps_done);
@@ -419,9 +428,9 @@ static int stream_method(shared *sh, const method_type *m, run_method *res)
 
   /* The model: a clone of the shared one, or its own pre-training. */
   if (!rc && m->own_pretrain) {
-    rc = learner_new(sh, NULL, m->heads, &l);
-    if (!rc)
-      rc = pretrain(sh, l, m->loss, NULL, 100, NULL);
+    int k = (int)(res - sh->results);
+    l = sh->own[k];
+    sh->own[k] = NULL;
   } else if (!rc) {
     rc = learner_clone(sh->base, &l);
   }
@@ -630,8 +639,18 @@ int runner_run(const df_config *cfg, df_clicks *log, const run_options *opt,
   if (rc)
     goto cleanup;
 
-  /* Shared pre-training: the CVR model and every aux model needed. */
-  int jobs = 1;
+  /* Pre-training, side by side: the methods' own models first (DFM's
+   * two-head likelihood is the longest job), then the shared CVR model
+   * if a method starts from it, then every aux model needed. */
+  int jobs = 0, need_base = 0;
+  for (int i = 0; i < sh.n_methods; i++) {
+    if (sh.methods[i]->own_pretrain)
+      sh.pre_jobs[jobs++] = AUX_COUNT + i;
+    else
+      need_base = 1;
+  }
+  if (need_base)
+    sh.pre_jobs[jobs++] = 0;
   for (int id = 1; id < AUX_COUNT; id++)
     for (int i = 0; i < sh.n_methods; i++)
       if ((int)sh.methods[i]->aux == id) {
@@ -684,6 +703,8 @@ cleanup:
     free(sh.results);
   }
   learner_destroy(sh.base);
+  for (int i = 0; i < MAX_METHODS; i++)
+    learner_destroy(sh.own[i]);
   for (int i = 0; i < AUX_COUNT; i++)
     free(sh.aux[i]);
   free(sh.x);

@@ -8,7 +8,9 @@
  *
  * Shared work is done once per run: the feature scaling (fitted on the
  * pre-training clicks), the encoding of every click, the BCE-pre-trained
- * CVR model the methods start from, and each auxiliary model.  Methods
+ * CVR model the methods start from, each auxiliary model, and the models
+ * of methods that pre-train with their own loss (DFM), all trained side
+ * by side before the stream.  Methods
  * then run side by side on run.threads threads, each on its own clone,
  * so the results do not depend on the number of threads.
  *
