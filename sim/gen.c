@@ -165,6 +165,51 @@ static inline int alias_draw(const alias_table *t, gsl_rng *r)
   return gsl_rng_uniform(r) < t->prob[i] ? i : t->alias[i];
 }
 
+/* ---- the effects of categorical values, cached ----
+ *
+ * Each value of field k has three hashed normal effects (on the logit,
+ * on the delay factor, on the mixture tilt): three Box-Muller draws, most
+ * of the generator's time.  Zipf frequencies make a few values most of
+ * the clicks, so a direct-mapped cache per thread keeps them; a hit
+ * returns exactly what the hashes give, so the output does not depend on
+ * the cache. */
+#define VCACHE_SLOTS 32768
+
+typedef struct value_effects {
+  uint64_t value;
+  int field; /* -1: empty slot */
+  double effect, delay, mix;
+} value_effects;
+
+typedef struct value_cache {
+  value_effects slot[VCACHE_SLOTS];
+} value_cache;
+
+static value_cache *value_cache_create(void)
+{
+  value_cache *c = malloc(sizeof *c);
+  for (int i = 0; c && i < VCACHE_SLOTS; i++)
+    c->slot[i].field = -1;
+  return c;
+}
+
+static const value_effects *value_effects_get(const gen_world *w,
+                                              value_cache *c, int k,
+                                              uint64_t v)
+{
+  value_effects *e =
+      &c->slot[mix64(v + (uint64_t)k * UINT64_C(0x9e3779b97f4a7c15)) %
+               VCACHE_SLOTS];
+  if (e->field == k && e->value == v)
+    return e;
+  e->field = k;
+  e->value = v;
+  e->effect = hash_gauss(hash3(salted(w, SALT_EFFECT), (uint64_t)k, v));
+  e->delay = hash_gauss(hash3(salted(w, SALT_DELAY), (uint64_t)k, v));
+  e->mix = hash_gauss(hash3(salted(w, SALT_MIX), (uint64_t)k, v));
+  return e;
+}
+
 /* ---- one click ---- */
 
 /* The value that frequency rank `rank` of field k holds at time t: each
@@ -186,9 +231,10 @@ static uint64_t cat_value(const gen_world *w, int k, int rank, double t)
 /* Draw click features at time t into ints[n_int] and cats[n_cat];
  * return the linear score s(x), set *delay_factor to k(x) and *mix_score
  * to m(x). */
-static double draw_features(const gen_world *w, gsl_rng *r, double t,
-                            int64_t *ints, uint64_t *cats,
-                            double *delay_factor, double *mix_score)
+static double draw_features(const gen_world *w, value_cache *vc,
+                            gsl_rng *r, double t, int64_t *ints,
+                            uint64_t *cats, double *delay_factor,
+                            double *mix_score)
 {
   const double miss = w->cfg.gen_missing;
   double s = 0, rscore = 0, mscore = 0;
@@ -217,10 +263,10 @@ static double draw_features(const gen_world *w, gsl_rng *r, double t,
     int rank = alias_draw(&w->vocab[k], r);
     int missing = gsl_rng_uniform(r) < miss;
     cats[k] = missing ? CLICKS_MISSING_CAT : cat_value(w, k, rank, t);
-    uint64_t h = hash3(salted(w, SALT_EFFECT), (uint64_t)k, cats[k]);
-    s += w->cat_sd * hash_gauss(h);
-    rscore += hash_gauss(hash3(salted(w, SALT_DELAY), (uint64_t)k, cats[k]));
-    mscore += hash_gauss(hash3(salted(w, SALT_MIX), (uint64_t)k, cats[k]));
+    const value_effects *e = value_effects_get(w, vc, k, cats[k]);
+    s += w->cat_sd * e->effect;
+    rscore += e->delay;
+    mscore += e->mix;
   }
   /* The mixture score: standardised, independent of s and r. */
   *mix_score = w->n_cat ? mscore / sqrt(w->n_cat) : 0;
@@ -254,14 +300,15 @@ static int solve_intercept(gen_world *w)
   int64_t *ints = malloc(CLICKS_MAX_FEATURES * sizeof *ints);
   uint64_t *cats = malloc(CLICKS_MAX_FEATURES * sizeof *cats);
   gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
-  if (!s || !ints || !cats || !r) {
+  value_cache *vc = value_cache_create();
+  if (!s || !ints || !cats || !r || !vc) {
     rc = df_fail(DF_ENOMEM, "out of memory");
     goto cleanup;
   }
   gsl_rng_set(r, salted(w, SALT_PILOT));
   for (int i = 0; i < PILOT; i++) {
     double k, m, t = gsl_rng_uniform(r) * w->span;
-    s[i] = draw_features(w, r, t, ints, cats, &k, &m);
+    s[i] = draw_features(w, vc, r, t, ints, cats, &k, &m);
   }
 
   /* The mean is increasing in b0: bisect. */
@@ -278,6 +325,7 @@ static int solve_intercept(gen_world *w)
   w->b0 = 0.5 * (lo + hi);
 
 cleanup:
+  free(vc);
   free(s);
   free(ints);
   free(cats);
@@ -424,13 +472,13 @@ typedef struct gen_job {
 } gen_job;
 
 static void draw_chunk(const gen_world *w, df_clicks *log, size_t c,
-                       gsl_rng *r)
+                       value_cache *vc, gsl_rng *r)
 {
   gsl_rng_set(r, hash3(salted(w, SALT_CHUNK), c, 0));
   size_t end = (c + 1) * CHUNK < log->n ? (c + 1) * CHUNK : log->n;
   for (size_t i = c * CHUNK; i < end; i++) {
     double k, m, t = (double)log->click_ts[i];
-    double s = draw_features(w, r, t, log->ints + i * (size_t)w->n_int,
+    double s = draw_features(w, vc, r, t, log->ints + i * (size_t)w->n_int,
                              log->cats + i * (size_t)w->n_cat, &k, &m);
     double p = sigmoid(w->b0 + s);
     log->truth_p[i] = p;
@@ -453,17 +501,21 @@ static void *gen_thread(void *arg)
 {
   gen_job *job = arg;
   gsl_rng *r = gsl_rng_alloc(gsl_rng_taus2);
-  if (!r) {
+  value_cache *vc = value_cache_create();
+  if (!r || !vc) {
+    gsl_rng_free(r);
+    free(vc);
     job->rc = df_fail(DF_ENOMEM, "out of memory");
     return NULL;
   }
   for (size_t c = (size_t)job->thread; c < job->chunks;
        c += (size_t)job->threads) {
-    draw_chunk(job->w, job->log, c, r);
+    draw_chunk(job->w, job->log, c, vc, r);
     if (job->progress && job->thread == 0)
       job->progress(job->ctx, (double)(c + 1) / (double)job->chunks);
   }
   gsl_rng_free(r);
+  free(vc);
   return NULL;
 }
 
