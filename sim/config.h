@@ -1,7 +1,9 @@
 /* config.h: the experiment configuration, its keys and its INI files.
  *
  * Every key lives in one table (config.c): section, name, type, default,
- * valid range or choices, unit and a sentence of documentation.  The
+ * valid range, choices or syntax check, unit and a sentence of
+ * documentation.  Every value is checked when it is read, whether or
+ * not the rest of the configuration uses the key.  The
  * parser, --set, the validation messages, `dfbench config` and the
  * config.ini written beside results are all driven by that table, so a
  * key is added in exactly one place.
@@ -109,6 +111,10 @@ typedef struct cfg_key {
   const char *def;     /* default, as text in the file's syntax */
   double min, max;     /* inclusive range for numbers and list items */
   const char *choices; /* CFG_CHOICE: "a|b|c" */
+  /* CFG_TEXT: the value's syntax, checked whenever the key is read,
+   * used or not, so a typo fails where it was written; returns 0 or
+   * DF_EINPUT with the reason in df_errmsg().  NULL: any text. */
+  int (*check)(const char *text);
   size_t offset;       /* of the value in df_config */
   const char *unit;    /* shown in docs: "seconds", "clicks", ... */
   const char *doc;     /* one sentence */

@@ -163,6 +163,10 @@ static void test_bad_files(void **state)
        {":2:", "generator.clicks", "not an integer"}},
       {"[data]\nsource = file\n", {"data.source = file needs data.path",
                                    ":2", ""}},
+      /* a mixture is checked even when delay.family does not use it */
+      {"[delay]\nfamily = gamma\ncomponents = 1*gauss(mean=1h)\n",
+       {":3:", "delay.components: term 1 '1*gauss(mean=1h)'",
+        "unknown family 'gauss'"}},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char path[64];
@@ -204,6 +208,8 @@ static void test_bad_sets(void **state)
       {"generator.seed=-1", "out of range"},
       {"model.type=xgboost", "choose one of lr|mlp"},
       {"delay.attribution=0s", "out of range"},
+      {"delay.components=exponential(mean=1h",
+       "delay.components: term 1 'exponential(mean=1h': missing ')'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     df_config c;
