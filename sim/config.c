@@ -295,14 +295,17 @@ static int choice_ok(const char *choices, const char *t)
   return 0;
 }
 
-/* Parse a number with strtod/strtoll rules and nothing after it. */
-static int parse_number(const char *t, int integer, double *v)
+/* Parse a number with strtod/strtoll rules and nothing after it.  An
+ * integer is also given exactly in *x: a double cannot hold every
+ * int64_t, and 2^53 + 1 must not pass a range check as 2^53. */
+static int parse_number(const char *t, int integer, double *v,
+                        long long *x)
 {
   char *end;
   errno = 0;
   if (integer) {
-    long long x = strtoll(t, &end, 10);
-    *v = (double)x;
+    *x = strtoll(t, &end, 10);
+    *v = (double)*x;
   } else {
     *v = strtod(t, &end);
   }
@@ -311,15 +314,22 @@ static int parse_number(const char *t, int integer, double *v)
   return 0;
 }
 
+/* "[min, max]" as a user would type the bounds back: integer keys (and
+ * list items) in full, never with an exponent; reals as the shortest
+ * text that reads back exactly; durations with their largest exact
+ * unit. */
 static void range_text(const cfg_key *k, char *buf, size_t len)
 {
   char lo[64], hi[64];
   if (k->type == CFG_DURATION) {
     cfg_format_duration(k->min, lo, sizeof lo);
     cfg_format_duration(k->max, hi, sizeof hi);
+  } else if (k->type == CFG_DOUBLE) {
+    cfg_format_double(k->min, lo, sizeof lo);
+    cfg_format_double(k->max, hi, sizeof hi);
   } else {
-    snprintf(lo, sizeof lo, "%.15g", k->min);
-    snprintf(hi, sizeof hi, "%.15g", k->max);
+    snprintf(lo, sizeof lo, "%lld", (long long)k->min);
+    snprintf(hi, sizeof hi, "%lld", (long long)k->max);
   }
   snprintf(buf, len, "[%s, %s]", lo, hi);
 }
@@ -385,23 +395,27 @@ static int set_value(df_config *cfg, int ki, const char *t,
   char range[160];
   range_text(k, range, sizeof range);
   double v = 0;
+  long long x = 0;
+  int real = k->type == CFG_DOUBLE;
 
   switch (k->type) {
   case CFG_INT:
   case CFG_INT64:
   case CFG_DOUBLE:
-    if (parse_number(t, k->type != CFG_DOUBLE, &v))
+    if (parse_number(t, !real, &v, &x))
       return df_fail(DF_EINPUT, "%s: %s.%s: '%s' is not %s; valid: %s",
                      where, k->section, k->name, t,
-                     k->type == CFG_DOUBLE ? "a number" : "an integer",
-                     range);
-    if (v < k->min || v > k->max)
+                     real ? "a number" : "an integer", range);
+    /* The bounds of integer keys are integers below 2^53, exact both
+     * as double and as long long. */
+    if (real ? v < k->min || v > k->max
+             : x < (long long)k->min || x > (long long)k->max)
       return df_fail(DF_EINPUT, "%s: %s.%s: %s is out of range; valid: %s",
                      where, k->section, k->name, t, range);
     if (k->type == CFG_INT)
-      *(int *)field = (int)v;
+      *(int *)field = (int)x;
     else if (k->type == CFG_INT64)
-      *(int64_t *)field = strtoll(t, NULL, 10);
+      *(int64_t *)field = x;
     else
       *(double *)field = v;
     return 0;
