@@ -29,7 +29,7 @@ int cli_fail(int code)
   return df_exit_status(code);
 }
 
-int cli_load_config(df_config *cfg, const char *path, char *const *sets,
+int cli_read_config(df_config *cfg, const char *path, char *const *sets,
                     int n_sets)
 {
   cfg_defaults(cfg);
@@ -43,7 +43,14 @@ int cli_load_config(df_config *cfg, const char *path, char *const *sets,
     if (rc)
       return rc;
   }
-  return cfg_validate(cfg);
+  return 0;
+}
+
+int cli_load_config(df_config *cfg, const char *path, char *const *sets,
+                    int n_sets)
+{
+  int rc = cli_read_config(cfg, path, sets, n_sets);
+  return rc ? rc : cfg_validate(cfg);
 }
 
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i,

@@ -24,6 +24,11 @@ int cli_fail(int code);
  * cross-key checks.  Returns 0 or a DF_E* code with the message set. */
 int cli_load_config(df_config *cfg, const char *path, char *const *sets,
                     int n_sets);
+/* cli_load_config without the cross-key checks, for a command that uses
+ * only some keys and checks those itself (generate reads no data.*):
+ * every value is still checked as it is read. */
+int cli_read_config(df_config *cfg, const char *path, char *const *sets,
+                    int n_sets);
 
 /* Options: a tiny parser shared by the commands.  cli_opt_value
  * matches "--name VALUE", "--name=VALUE" and, when short is given,

@@ -32,6 +32,7 @@ static const char usage[] =
     "  --force                replace FILE and FILE.truth if they exist\n"
     "  -h, --help             this text\n"
     "\n"
+    "The data.* keys do not apply: they are checked but not used.\n"
     "'dfbench config' lists every key with its default.\n";
 
 typedef struct gen_args {
@@ -95,13 +96,16 @@ int cmd_generate(int argc, char **argv)
   if (status >= 0)
     return status;
 
+  /* Every value is checked, but the data.* keys say where `run` finds
+   * its clicks and do not apply here: a run config that names a file
+   * (or lacks its data.path yet) still generates. */
   df_config cfg;
-  int rc = cli_load_config(&cfg, a.config, a.sets, a.n_sets);
+  int rc = cli_read_config(&cfg, a.config, a.sets, a.n_sets);
   if (rc)
     return cli_fail(rc);
   if (!strcmp(cfg.data_source, "file"))
-    log_warn("data.source = file is ignored: generate always draws a "
-             "synthetic world");
+    log_warn("data.source = file does not apply: generate always draws "
+             "a synthetic world and reads no data.* key");
 
   /* Refuse to overwrite before spending minutes drawing. */
   char truth[4200];

@@ -132,8 +132,10 @@ void cfg_defaults(df_config *cfg);
 int cfg_load_file(df_config *cfg, const char *path);
 /* Apply one "section.key=value" from the command line. */
 int cfg_set(df_config *cfg, const char *assignment);
-/* Cross-key checks that single values cannot make (a family's
- * parameters, data.path for file data).  Messages name the key's origin. */
+/* Cross-key checks that single values cannot make: data.path for file
+ * data.  (The delay family's parameters against delay.attribution are
+ * checked by delay_from_config, which only the world's users call.)
+ * Messages name the key's origin. */
 int cfg_validate(const df_config *cfg);
 /* Write the whole configuration as INI: every key, documented, with
  * values that read back to the same configuration. */
