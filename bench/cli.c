@@ -23,6 +23,13 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
   return 2;
 }
 
+int cli_unknown_arg(const char *cmd, const char *arg)
+{
+  if (arg[0] == '-' && arg[1])
+    return cli_usage_error(cmd, "unknown option '%s'", arg);
+  return cli_usage_error(cmd, "unexpected argument '%s'", arg);
+}
+
 int cli_fail(int code)
 {
   log_error("%s", df_errmsg());

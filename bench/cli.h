@@ -3,7 +3,11 @@
  *
  * Each command is `int cmd_NAME(int argc, char **argv)` returning the
  * process exit status (0, 1 runtime failure, 2 bad usage, config or
- * data); argv[0] is the command's name. */
+ * data); argv[0] is the command's name.  main has taken the global
+ * options out of argv first (-q, --quiet, --version), turns -h or
+ * --help anywhere into argv = {NAME, "--help"}, and ends the command's
+ * help with a line on the global options, so no command parses or
+ * documents them itself. */
 #ifndef DFB_CLI_H
 #define DFB_CLI_H
 
@@ -16,6 +20,12 @@
  * return 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The usage error for an argument that no option of cmd matched:
+ * "unknown option 'ARG'" when ARG starts with '-' (and is not "-"),
+ * else "unexpected argument 'ARG'"; returns 2.  Every command words
+ * the two cases so. */
+int cli_unknown_arg(const char *cmd, const char *arg);
 
 /* Print df_errmsg() as an error and return the exit status of code. */
 int cli_fail(int code);

@@ -70,8 +70,7 @@ static int parse_args(int argc, char **argv, gen_args *a)
                                "--threads '%s': expected 1 to 64", v);
       a->threads = (int)t;
     } else if (m == 0) {
-      return cli_usage_error("generate", "unexpected argument '%s'",
-                             argv[i]);
+      return cli_unknown_arg("generate", argv[i]);
     }
     if (m < 0)
       return 2;

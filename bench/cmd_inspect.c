@@ -357,7 +357,7 @@ static int parse_args(int argc, char **argv, const char **path, int *tsv,
       if (m > 0 && parse_count("--cat-features", v, n_cat))
         return -1;
     } else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_usage_error("inspect", "unknown option '%s'", argv[i]);
+      cli_unknown_arg("inspect", argv[i]);
       return -1;
     } else if (*path) {
       cli_usage_error("inspect", "one FILE only ('%s' is extra)", argv[i]);

@@ -73,7 +73,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         return cli_usage_error("run", "too many --set options");
       a->sets[a->n_sets++] = (char *)v;
     } else if (m == 0) {
-      return cli_usage_error("run", "unexpected argument '%s'", argv[i]);
+      return cli_unknown_arg("run", argv[i]);
     }
     if (m < 0)
       return 2;
