@@ -40,6 +40,12 @@ int cli_load_config(df_config *cfg, const char *path, char *const *sets,
 int cli_read_config(df_config *cfg, const char *path, char *const *sets,
                     int n_sets);
 
+/* mkdir -p: path and every directory above it, as `run -o DIR` and
+ * `generate -o DIR/FILE` create them.  A file in the way is a usage
+ * error (DF_EINPUT, "X: exists and is not a directory"); any other
+ * failure, such as a permission, a runtime one (DF_EIO). */
+int cli_make_dirs(const char *path);
+
 /* Options: a tiny parser shared by the commands.  cli_opt_value
  * matches "--name VALUE", "--name=VALUE" and, when short is given,
  * "-s VALUE" at argv[*i]; it advances *i past what it used and stores

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,7 +28,8 @@ static const char usage[] =
     "  -c, --config FILE      INI file read over the built-in defaults\n"
     "  --set SECTION.KEY=VAL  override one key (repeatable), e.g.\n"
     "                         --set generator.clicks=200000\n"
-    "  -o, --output FILE      the click log to write (required)\n"
+    "  -o, --output FILE      the click log to write (required); its\n"
+    "                         directory is created if needed\n"
     "  --threads N            threads drawing clicks (default: 2)\n"
     "  --force                replace FILE and FILE.truth if they exist\n"
     "  -h, --help             this text\n"
@@ -80,6 +82,35 @@ static int parse_args(int argc, char **argv, gen_args *a)
   return -1;
 }
 
+/* -o names a file: not a directory, nor a path ending in '/'. */
+static int check_output(const char *path)
+{
+  struct stat st;
+  size_t n = strlen(path);
+  if (!stat(path, &st) && S_ISDIR(st.st_mode))
+    return df_fail(DF_EINPUT, "-o %s: is a directory; name the click log "
+                   "to write in it", path);
+  if (n && path[n - 1] == '/')
+    return df_fail(DF_EINPUT, "-o %s: names a directory; name the click "
+                   "log to write in it", path);
+  return 0;
+}
+
+/* The directory that will hold path, created with its parents as
+ * `run -o DIR` creates DIR; nothing to do for a bare file name. */
+static int make_parent(const char *path)
+{
+  const char *slash = strrchr(path, '/');
+  if (!slash || slash == path)
+    return 0;
+  char dir[4096];
+  if ((size_t)(slash - path) >= sizeof dir)
+    return df_fail(DF_EINPUT, "%.64s...: path too long", path);
+  memcpy(dir, path, (size_t)(slash - path));
+  dir[slash - path] = '\0';
+  return cli_make_dirs(dir);
+}
+
 static double seconds_since(const struct timespec *t0)
 {
   struct timespec t1;
@@ -109,6 +140,8 @@ int cmd_generate(int argc, char **argv)
   /* Refuse to overwrite before spending minutes drawing. */
   char truth[4200];
   snprintf(truth, sizeof truth, "%s.truth", a.output);
+  if ((rc = check_output(a.output)))
+    return cli_fail(rc);
   if (!a.force && (!access(a.output, F_OK) || !access(truth, F_OK))) {
     log_error("%s or %s exists; refusing to overwrite it", a.output, truth);
     log_hint("pass --force to replace it, or choose another -o");
@@ -120,8 +153,12 @@ int cmd_generate(int argc, char **argv)
   gen_world *w = NULL;
   df_clicks *log = NULL;
   rc = gen_world_create(&cfg, &w);
-  if (rc)
+  if (!rc)
+    rc = make_parent(a.output);
+  if (rc) {
+    gen_world_destroy(w);
     return cli_fail(rc);
+  }
   char desc[1024];
   delay_describe(gen_delay(w), desc, sizeof desc);
   log_info("generate seed=%lld clicks=%lld days=%g cvr=%g delay=%s",

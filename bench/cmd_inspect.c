@@ -48,9 +48,10 @@ static const char usage[] =
     "  --cat-features N    categorical features per line (default 9)\n"
     "  -h, --help          this text\n"
     "\n"
-    "An empty file is a log of 0 clicks.  Exit status: 0, 1 on a read\n"
-    "failure, 2 on bad usage or a malformed file (FILE:LINE: field N\n"
-    "(name): problem).\n";
+    "An empty file is a log of 0 clicks.  Exit status: 0 success; 2 on\n"
+    "bad usage, when FILE does not exist or is a directory, or on a\n"
+    "malformed line (FILE:LINE: field N (name): problem); 1 when FILE\n"
+    "exists but cannot be read (no permission, an I/O error).\n";
 
 #define N_QUANTILES 6
 #define N_SHARES 6

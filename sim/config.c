@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim/delay.h"
 #include "sim/log.h"
@@ -530,10 +531,21 @@ static int unknown_key(const char *where, const char *section,
 
 int cfg_load_file(df_config *cfg, const char *path)
 {
+  /* As for a click log: a path that names nothing or a directory is a
+   * usage error, any other failure to read a runtime one. */
   FILE *f = fopen(path, "r");
-  if (!f)
-    return df_fail(DF_EINPUT, "%s: cannot open config: %s", path,
-                   strerror(errno));
+  if (!f) {
+    int e = errno;
+    if (e == ENOENT || e == ENOTDIR || e == EISDIR)
+      return df_fail(DF_EINPUT, "%s: %s", path,
+                     e == EISDIR ? "is a directory" : "no such config file");
+    return df_fail(DF_EIO, "%s: cannot open config: %s", path, strerror(e));
+  }
+  struct stat st;
+  if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    return df_fail(DF_EINPUT, "%s: is a directory", path);
+  }
 
   char line[4 * CFG_MAX_TEXT], section[128] = "", where[CFG_MAX_TEXT + 32];
   unsigned char seen[CFG_MAX_KEYS] = {0};

@@ -463,15 +463,44 @@ static void test_read_bad_table(void **state)
   }
 }
 
+/* A path that names no file, or a directory, is the user's mistake
+ * (DF_EINPUT, exit 2), said in plain words; so is a sidecar that is a
+ * directory. */
 static void test_read_missing_file(void **state)
 {
   (void)state;
-  char path[512];
+  static const struct {
+    const char *name; /* in the test directory; "" is the directory */
+    const char *msg;  /* the message after the path */
+  } cases[] = {
+      {"no-such.tsv", ": no such file"},
+      {"no-such-dir/x.tsv", ": no such file"},
+      {"", ": is a directory"},
+      {"dir.tsv", ": is a directory"},
+  };
+  char path[512], sub[512];
+  assert_int_equal(mkdir(tpath(sub, "dir.tsv"), 0777), 0);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    df_clicks *log = NULL;
+    int rc = clicklog_read(tpath(path, cases[c].name), 8, 9, 1, &log);
+    char want[600];
+    snprintf(want, sizeof want, "%s%s", path, cases[c].msg);
+    assert_int_equal(rc, DF_EINPUT);
+    assert_null(log);
+    assert_string_equal(df_errmsg(), want);
+  }
+
+  /* log.tsv exists and is empty, its sidecar a directory */
+  write_bytes(tpath(path, "log.tsv"), "", 0);
+  assert_int_equal(mkdir(tpath(sub, "log.tsv.truth"), 0777), 0);
   df_clicks *log = NULL;
-  int rc = clicklog_read(tpath(path, "no-such.tsv"), 8, 9, 1, &log);
-  assert_int_equal(rc, DF_EINPUT);
-  assert_null(log);
-  assert_non_null(strstr(df_errmsg(), "no-such.tsv: cannot open"));
+  assert_int_equal(clicklog_read(path, 8, 9, 1, &log), DF_EINPUT);
+  char want[600];
+  snprintf(want, sizeof want, "%s: is a directory", sub);
+  assert_string_equal(df_errmsg(), want);
+  rmdir(sub);
+  rmdir(tpath(sub, "dir.tsv"));
+  unlink(path);
 }
 
 /* A line longer than CLICKLOG_MAX_LINE is refused, so a file without

@@ -188,10 +188,19 @@ static void test_bad_files(void **state)
     unlink(path);
   }
 
-  df_config c;
-  cfg_defaults(&c);
-  assert_int_equal(cfg_load_file(&c, "/nonexistent/x.ini"), DF_EINPUT);
-  assert_non_null(strstr(df_errmsg(), "/nonexistent/x.ini"));
+  /* A path that names no file or a directory: exit 2, plain words. */
+  static const struct {
+    const char *path, *msg;
+  } paths[] = {
+      {"/nonexistent/x.ini", "/nonexistent/x.ini: no such config file"},
+      {"/tmp", "/tmp: is a directory"},
+  };
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    df_config c;
+    cfg_defaults(&c);
+    assert_int_equal(cfg_load_file(&c, paths[i].path), DF_EINPUT);
+    assert_string_equal(df_errmsg(), paths[i].msg);
+  }
 }
 
 static void test_bad_sets(void **state)

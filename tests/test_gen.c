@@ -410,6 +410,19 @@ static void test_cli(void **state)
        "error: --set: delay.components: term 1 'garbage': unknown family "
        "'garbage'; valid: exponential, weibull, lognormal, gamma\n",
        "c1.tsv"},
+      /* -o: its directory is created; a directory is no file name */
+      {"-o new/sub/o1.tsv", 0, "info: wrote new/sub/o1.tsv and "
+                               "new/sub/o1.tsv.truth",
+       "new/sub/o1.tsv.truth"},
+      {"-o new", 2, "error: -o new: is a directory; name the click log "
+                    "to write in it\n",
+       "new/new"},
+      {"-o new/sub/o1.tsv/o2.tsv", 2,
+       "error: new/sub/o1.tsv: exists and is not a directory\n",
+       "new/sub/o1.tsv/o2.tsv"},
+      {"-o fresh/", 2, "error: -o fresh/: names a directory; name the "
+                       "click log to write in it\n",
+       "fresh"},
       /* ranges as typed */
       {"--set generator.seed=-1 -o s1.tsv", 2,
        "error: --set: generator.seed: -1 is out of range; valid: [0, "

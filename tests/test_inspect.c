@@ -273,14 +273,16 @@ static void test_errors(void **state)
       {{"inspect", "@bad", "--bogus"}, 2, "unknown option '--bogus'\n"},
       {{"inspect", "@bad", "@def"}, 2, "one FILE only"},
       {{"inspect", "/nonexistent/x.tsv"}, 2,
-       "/nonexistent/x.tsv: cannot open: No such file or directory\n"},
+       "error: /nonexistent/x.tsv: no such file\n"},
+      {{"inspect", "@dir"}, 2, ": is a directory\n"},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     const char *args[8];
     for (int k = 0; k < 8; k++) {
       const char *a = cases[c].args[k];
-      args[k] = a && !strcmp(a, "@bad") ? bad
+      args[k] = a && !strcmp(a, "@bad")   ? bad
                 : a && !strcmp(a, "@def") ? def
+                : a && !strcmp(a, "@dir") ? g_dir
                                           : a;
     }
     run_result r;
