@@ -25,6 +25,11 @@ static const char usage[] =
     "true delay in seconds (-1: none).  The same config and seed give the\n"
     "same bytes, whatever --threads says.\n"
     "\n"
+    "With generator.int_features or cat_features other than Criteo's 8\n"
+    "and 9, FILE is not in the Criteo layout: inspect needs\n"
+    "--int-features and --cat-features (generate prints them), and\n"
+    "run --data the same generator.* keys.\n"
+    "\n"
     "  -c, --config FILE      INI file read over the built-in defaults\n"
     "  --set SECTION.KEY=VAL  override one key (repeatable), e.g.\n"
     "                         --set generator.clicks=200000\n"
@@ -179,6 +184,12 @@ int cmd_generate(int argc, char **argv)
              a.output, truth, log->n, conv,
              log->n ? (double)conv / (double)log->n : 0.0,
              seconds_since(&t0));
+    /* Readers assume Criteo's 8 + 9 features unless told. */
+    if (cfg.gen_int_features != 8 || cfg.gen_cat_features != 9)
+      log_info("not the Criteo layout: read it with 'dfbench inspect %s "
+               "--int-features %d --cat-features %d', and run --data it "
+               "with the same generator.int_features and cat_features",
+               a.output, cfg.gen_int_features, cfg.gen_cat_features);
   }
   clicks_destroy(log);
   gen_world_destroy(w);

@@ -582,6 +582,23 @@ int clicklog_read(const char *path, int n_int, int n_cat, int with_truth,
                               CLICKLOG_BLOCK, out);
 }
 
+int clicklog_first_fields(const char *path, int *n_fields)
+{
+  line_reader r;
+  const char *line;
+  size_t n;
+  *n_fields = 0;
+  int rc = reader_open(&r, path, CLICKLOG_BLOCK);
+  if (!rc)
+    rc = reader_next(&r, &line, &n);
+  if (rc == 1) {
+    *n_fields = count_fields(line, n);
+    rc = 0;
+  }
+  reader_close(&r);
+  return rc;
+}
+
 /* ---- Writing ------------------------------------------------------ */
 
 /* Rows are formatted into buf and handed to fwrite when it is nearly

@@ -503,6 +503,38 @@ static void test_read_missing_file(void **state)
   unlink(path);
 }
 
+/* clicklog_first_fields counts the first line's fields only: what
+ * inspect checks the layout with before reading the file. */
+static void test_first_fields(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    int fields;
+  } cases[] = {
+      {"", 0},
+      {"\n", 1},
+      {"5\t\n", 2},
+      {"5\t\r\n1\t2\t3\n", 2},
+      {"1\t2\t3", 3},
+      {"0\t\t1\t2\t3\t4\t5\t6\t7\t8\ta\tb\tc\td\te\tf\tg\th\ti\nx\n", 19},
+  };
+  char path[512];
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    write_bytes(tpath(path, "first.tsv"), cases[c].text,
+                strlen(cases[c].text));
+    int n = -1;
+    assert_int_equal(clicklog_first_fields(path, &n), 0);
+    if (n != cases[c].fields)
+      fail_msg("case %zu: %d fields, want %d", c, n, cases[c].fields);
+  }
+  int n = -1;
+  assert_int_equal(clicklog_first_fields(tpath(path, "none.tsv"), &n),
+                   DF_EINPUT);
+  assert_string_equal(strstr(df_errmsg(), "none.tsv"),
+                      "none.tsv: no such file");
+}
+
 /* A line longer than CLICKLOG_MAX_LINE is refused, so a file without
  * newlines cannot grow the buffer. */
 static void test_read_line_too_long(void **state)
@@ -635,6 +667,7 @@ int main(void)
       cmocka_unit_test(test_read_bad_table),
       cmocka_unit_test(test_read_missing_file),
       cmocka_unit_test(test_read_line_too_long),
+      cmocka_unit_test(test_first_fields),
       cmocka_unit_test(test_truth_bad_table),
       cmocka_unit_test(test_truth_read_alone),
   };

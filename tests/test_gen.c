@@ -423,6 +423,14 @@ static void test_cli(void **state)
       {"-o fresh/", 2, "error: -o fresh/: names a directory; name the "
                        "click log to write in it\n",
        "fresh"},
+      /* another layout: the flags inspect will need */
+      {"--set generator.int_features=0 --set generator.cat_features=2 "
+       "-o l1.tsv",
+       0,
+       "info: not the Criteo layout: read it with 'dfbench inspect l1.tsv "
+       "--int-features 0 --cat-features 2', and run --data it with the "
+       "same generator.int_features and cat_features\n",
+       "l1.tsv"},
       /* ranges as typed */
       {"--set generator.seed=-1 -o s1.tsv", 2,
        "error: --set: generator.seed: -1 is out of range; valid: [0, "
