@@ -168,11 +168,14 @@ int cmd_generate(int argc, char **argv)
     gen_world_destroy(w);
     return cli_fail(rc);
   }
-  char desc[1024];
+  /* The world's key numbers as they read back, not rounded by %g. */
+  char desc[1024], days[40], cvr[40];
   delay_describe(gen_delay(w), desc, sizeof desc);
-  log_info("generate seed=%lld clicks=%lld days=%g cvr=%g delay=%s",
-           (long long)cfg.gen_seed, (long long)cfg.gen_clicks, cfg.gen_days,
-           cfg.gen_cvr, desc);
+  cfg_format_double(cfg.gen_days, days, sizeof days);
+  cfg_format_double(cfg.gen_cvr, cvr, sizeof cvr);
+  log_info("generate seed=%lld clicks=%lld days=%s cvr=%s delay=%s",
+           (long long)cfg.gen_seed, (long long)cfg.gen_clicks, days, cvr,
+           desc);
 
   progress *bar = progress_create("generate");
   rc = gen_draw_clicks(w, a.threads, progress_callback, bar, &log);
