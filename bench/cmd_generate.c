@@ -97,11 +97,15 @@ static int check_output(const char *path)
   struct stat st;
   size_t n = strlen(path);
   if (!stat(path, &st) && S_ISDIR(st.st_mode))
-    return df_fail(DF_EINPUT, "-o %s: is a directory; name the click log "
-                   "to write in it", path);
+    return df_fail(DF_EINPUT,
+                   "-o %s: is a directory; name the click log "
+                   "to write in it",
+                   path);
   if (n && path[n - 1] == '/')
-    return df_fail(DF_EINPUT, "-o %s: names a directory; name the click "
-                   "log to write in it", path);
+    return df_fail(DF_EINPUT,
+                   "-o %s: names a directory; name the click "
+                   "log to write in it",
+                   path);
   return 0;
 }
 

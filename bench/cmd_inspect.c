@@ -318,10 +318,10 @@ static void print_text(const char *path, const inspect_stats *st,
   printf("clicks       %zu\nconversions  %zu\n", st->rows,
          st->conversions);
   printf("cvr          %.4f (%.2f%%)\n", cvr, 100 * cvr);
+  const char *span =
+      fmt_duration(b, sizeof b, (double)(st->last_click - st->first_click));
   printf("time span    %s (clicks from %" PRId64 " s to %" PRId64 " s)\n",
-         fmt_duration(b, sizeof b, (double)(st->last_click -
-                                            st->first_click)),
-         st->first_click, st->last_click);
+         span, st->first_click, st->last_click);
   printf("days         touching %" PRId64 " calendar day%s (day %" PRId64
          " to %" PRId64 ")\n",
          st->n_days, st->n_days == 1 ? "" : "s", st->first_day,

@@ -299,8 +299,7 @@ static int choice_ok(const char *choices, const char *t)
 /* Parse a number with strtod/strtoll rules and nothing after it.  An
  * integer is also given exactly in *x: a double cannot hold every
  * int64_t, and 2^53 + 1 must not pass a range check as 2^53. */
-static int parse_number(const char *t, int integer, double *v,
-                        long long *x)
+static int parse_number(const char *t, int integer, double *v, long long *x)
 {
   char *end;
   errno = 0;
@@ -382,8 +381,7 @@ static int check_text(const cfg_key *k, const char *t, const char *where)
     return 0;
   char why[CFG_MAX_TEXT];
   snprintf(why, sizeof why, "%s", df_errmsg());
-  return df_fail(DF_EINPUT, "%s: %s.%s: %s", where, k->section, k->name,
-                 why);
+  return df_fail(DF_EINPUT, "%s: %s.%s: %s", where, k->section, k->name, why);
 }
 
 /* Store text t as the value of key k in cfg; where names the source in
@@ -404,9 +402,9 @@ static int set_value(df_config *cfg, int ki, const char *t,
   case CFG_INT64:
   case CFG_DOUBLE:
     if (parse_number(t, !real, &v, &x))
-      return df_fail(DF_EINPUT, "%s: %s.%s: '%s' is not %s; valid: %s",
-                     where, k->section, k->name, t,
-                     real ? "a number" : "an integer", range);
+      return df_fail(DF_EINPUT, "%s: %s.%s: '%s' is not %s; valid: %s", where,
+                     k->section, k->name, t, real ? "a number" : "an integer",
+                     range);
     /* The bounds of integer keys are integers below 2^53, exact both
      * as double and as long long. */
     if (real ? v < k->min || v > k->max

@@ -47,8 +47,8 @@ typedef struct run_result {
 static void run(run_result *r, const char *args)
 {
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt",
-           g_dir, DFB_BINARY, args);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", g_dir,
+           DFB_BINARY, args);
   int st = system(cmd);
   r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   slurp("out.txt", r->out, sizeof r->out);
@@ -61,8 +61,7 @@ static void test_unknown_option(void **state)
 {
   (void)state;
   static const char *const forms[] = {"%s --bogus", "%s -q --bogus",
-                                      "%s --bogus --quiet",
-                                      "-q %s --bogus"};
+                                      "%s --bogus --quiet", "-q %s --bogus"};
   for (size_t c = 0; c < N_COMMANDS; c++) {
     for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
       char args[64], want[256];
@@ -94,10 +93,10 @@ static void test_help_and_version(void **state)
       run_result r;
       run(&r, args);
       size_t n = strlen(r.out), g = strlen(global_line);
-      if (r.status != 0 || strncmp(r.out, usage, strlen(usage)) ||
-          n < g || strcmp(r.out + n - g, global_line) || r.err[0])
-        fail_msg("'%s': status %d, stdout '%s', stderr '%s'", args,
-                 r.status, r.out, r.err);
+      if (r.status != 0 || strncmp(r.out, usage, strlen(usage)) || n < g ||
+          strcmp(r.out + n - g, global_line) || r.err[0])
+        fail_msg("'%s': status %d, stdout '%s', stderr '%s'", args, r.status,
+                 r.out, r.err);
     }
     char args[64];
     snprintf(args, sizeof args, "%s --version", commands[c]);
@@ -129,8 +128,8 @@ static void test_quiet_anywhere(void **state)
     run_result r;
     run(&r, cases[i].args);
     if (r.status != 0 || r.err[0] || !strstr(r.out, cases[i].out))
-      fail_msg("'%s': status %d, stdout '%.200s', stderr '%s'",
-               cases[i].args, r.status, r.out, r.err);
+      fail_msg("'%s': status %d, stdout '%.200s', stderr '%s'", cases[i].args,
+               r.status, r.out, r.err);
   }
 
   /* Without it the same generate speaks. */

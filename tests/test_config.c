@@ -274,8 +274,7 @@ static void test_ranges_typable(void **state)
   /* Integers are compared as integers: 2^53 + 1 is out of range. */
   df_config c;
   cfg_defaults(&c);
-  assert_int_equal(cfg_set(&c, "generator.seed=9007199254740993"),
-                   DF_EINPUT);
+  assert_int_equal(cfg_set(&c, "generator.seed=9007199254740993"), DF_EINPUT);
   assert_string_equal(df_errmsg(),
                       "--set: generator.seed: 9007199254740993 is out of "
                       "range; valid: [0, 9007199254740992]");

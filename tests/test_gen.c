@@ -322,8 +322,7 @@ static void test_bad_world(void **state)
        "default: delay.components: term 2 '0.5*weibull(scale=2d)': "
        "missing parameter 'shape'"},
       {NULL,
-       {"delay.components=exponential(mean=1000d)",
-        "delay.attribution=1m"},
+       {"delay.components=exponential(mean=1000d)", "delay.attribution=1m"},
        "--set: delay.attribution = 1m: the delay "
        "1*exponential(mean=1000d) puts only"},
   };
@@ -411,17 +410,20 @@ static void test_cli(void **state)
        "'garbage'; valid: exponential, weibull, lognormal, gamma\n",
        "c1.tsv"},
       /* -o: its directory is created; a directory is no file name */
-      {"-o new/sub/o1.tsv", 0, "info: wrote new/sub/o1.tsv and "
-                               "new/sub/o1.tsv.truth",
+      {"-o new/sub/o1.tsv", 0,
+       "info: wrote new/sub/o1.tsv and "
+       "new/sub/o1.tsv.truth",
        "new/sub/o1.tsv.truth"},
-      {"-o new", 2, "error: -o new: is a directory; name the click log "
-                    "to write in it\n",
+      {"-o new", 2,
+       "error: -o new: is a directory; name the click log "
+       "to write in it\n",
        "new/new"},
       {"-o new/sub/o1.tsv/o2.tsv", 2,
        "error: new/sub/o1.tsv: exists and is not a directory\n",
        "new/sub/o1.tsv/o2.tsv"},
-      {"-o fresh/", 2, "error: -o fresh/: names a directory; name the "
-                       "click log to write in it\n",
+      {"-o fresh/", 2,
+       "error: -o fresh/: names a directory; name the "
+       "click log to write in it\n",
        "fresh"},
       /* another layout: the flags inspect will need */
       {"--set generator.int_features=0 --set generator.cat_features=2 "
