@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim/log.h"
@@ -23,13 +24,20 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
   return 2;
 }
 
+int cli_unknown_arg(const char *cmd, const char *arg)
+{
+  if (arg[0] == '-' && arg[1])
+    return cli_usage_error(cmd, "unknown option '%s'", arg);
+  return cli_usage_error(cmd, "unexpected argument '%s'", arg);
+}
+
 int cli_fail(int code)
 {
   log_error("%s", df_errmsg());
   return df_exit_status(code);
 }
 
-int cli_load_config(df_config *cfg, const char *path, char *const *sets,
+int cli_read_config(df_config *cfg, const char *path, char *const *sets,
                     int n_sets)
 {
   cfg_defaults(cfg);
@@ -43,7 +51,51 @@ int cli_load_config(df_config *cfg, const char *path, char *const *sets,
     if (rc)
       return rc;
   }
-  return cfg_validate(cfg);
+  return 0;
+}
+
+int cli_load_config(df_config *cfg, const char *path, char *const *sets,
+                    int n_sets)
+{
+  int rc = cli_read_config(cfg, path, sets, n_sets);
+  return rc ? rc : cfg_validate(cfg);
+}
+
+/* One directory, or nothing when it is there already. */
+static int make_one_dir(const char *dir)
+{
+  if (!mkdir(dir, 0777))
+    return 0;
+  int e = errno;
+  struct stat st;
+  if (e == EEXIST && !stat(dir, &st) && S_ISDIR(st.st_mode))
+    return 0;
+  if (e == EEXIST || e == ENOTDIR)
+    return df_fail(DF_EINPUT, "%s: exists and is not a directory", dir);
+  return df_fail(DF_EIO, "%s: cannot create: %s", dir, strerror(e));
+}
+
+int cli_make_dirs(const char *path)
+{
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n == 0)
+    return df_fail(DF_EINPUT, "an empty path names no directory");
+  if (n >= sizeof buf)
+    return df_fail(DF_EINPUT, "%.64s...: path too long", path);
+  memcpy(buf, path, n + 1);
+
+  /* Each prefix that ends before a '/', then the whole path. */
+  for (char *p = buf + 1;; p++) {
+    if (*p && *p != '/')
+      continue;
+    char c = *p;
+    *p = '\0';
+    int rc = make_one_dir(buf);
+    if (rc || !c)
+      return rc;
+    *p = c;
+  }
 }
 
 int cli_opt_value(const char *cmd, int argc, char **argv, int *i,

@@ -3,7 +3,11 @@
  *
  * Each command is `int cmd_NAME(int argc, char **argv)` returning the
  * process exit status (0, 1 runtime failure, 2 bad usage, config or
- * data); argv[0] is the command's name. */
+ * data); argv[0] is the command's name.  main has taken the global
+ * options out of argv first (-q, --quiet, --version), turns -h or
+ * --help anywhere into argv = {NAME, "--help"}, and ends the command's
+ * help with a line on the global options, so no command parses or
+ * documents them itself. */
 #ifndef DFB_CLI_H
 #define DFB_CLI_H
 
@@ -17,6 +21,12 @@
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The usage error for an argument that no option of cmd matched:
+ * "unknown option 'ARG'" when ARG starts with '-' (and is not "-"),
+ * else "unexpected argument 'ARG'"; returns 2.  Every command words
+ * the two cases so. */
+int cli_unknown_arg(const char *cmd, const char *arg);
+
 /* Print df_errmsg() as an error and return the exit status of code. */
 int cli_fail(int code);
 
@@ -24,6 +34,17 @@ int cli_fail(int code);
  * cross-key checks.  Returns 0 or a DF_E* code with the message set. */
 int cli_load_config(df_config *cfg, const char *path, char *const *sets,
                     int n_sets);
+/* cli_load_config without the cross-key checks, for a command that uses
+ * only some keys and checks those itself (generate reads no data.*):
+ * every value is still checked as it is read. */
+int cli_read_config(df_config *cfg, const char *path, char *const *sets,
+                    int n_sets);
+
+/* mkdir -p: path and every directory above it, as `run -o DIR` and
+ * `generate -o DIR/FILE` create them.  A file in the way is a usage
+ * error (DF_EINPUT, "X: exists and is not a directory"); any other
+ * failure, such as a permission, a runtime one (DF_EIO). */
+int cli_make_dirs(const char *path);
 
 /* Options: a tiny parser shared by the commands.  cli_opt_value
  * matches "--name VALUE", "--name=VALUE" and, when short is given,

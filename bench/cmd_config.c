@@ -37,8 +37,7 @@ int cmd_config(int argc, char **argv)
         return cli_usage_error("config", "too many --set options");
       sets[n_sets++] = (char *)v;
     } else
-      return cli_usage_error("config", "unexpected argument '%s'",
-                             argv[i]);
+      return cli_unknown_arg("config", argv[i]);
     if (m < 0)
       return 2;
   }

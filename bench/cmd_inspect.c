@@ -48,9 +48,27 @@ static const char usage[] =
     "  --cat-features N    categorical features per line (default 9)\n"
     "  -h, --help          this text\n"
     "\n"
-    "An empty file is a log of 0 clicks.  Exit status: 0, 1 on a read\n"
-    "failure, 2 on bad usage or a malformed file (FILE:LINE: field N\n"
-    "(name): problem).\n";
+    "Without --int-features and --cat-features FILE must be in the\n"
+    "Criteo layout, 19 fields a line (2 times, 8 integer and 9\n"
+    "categorical features); a first line with another count is refused\n"
+    "with the flags to pass.  A log that generate wrote with other\n"
+    "generator.int_features or cat_features needs them (generate prints\n"
+    "them).  A flag given alone leaves the other count at its default.\n"
+    "\n"
+    "Days: a click's day is floor(click_ts / 86400).  The text's\n"
+    "\"touching N calendar days\" and the tsv's days count the days from\n"
+    "the first click's to the last click's, both included, so a time span\n"
+    "of 6.0d may touch 7 days.\n"
+    "\n"
+    "A line longer than 1 MiB (1048576 bytes) is refused as malformed.\n"
+    "An empty file is a log of 0 clicks.  Exit status: 0 success; 2 on\n"
+    "bad usage, when FILE does not exist or is a directory, or on a\n"
+    "malformed line (FILE:LINE: field N (name): problem); 1 when FILE\n"
+    "exists but cannot be read (no permission, an I/O error).\n";
+
+/* The feature counts of the Criteo Conversion Logs. */
+#define CRITEO_INT 8
+#define CRITEO_CAT 9
 
 #define N_QUANTILES 6
 #define N_SHARES 6
@@ -300,11 +318,14 @@ static void print_text(const char *path, const inspect_stats *st,
   printf("clicks       %zu\nconversions  %zu\n", st->rows,
          st->conversions);
   printf("cvr          %.4f (%.2f%%)\n", cvr, 100 * cvr);
-  printf("time span    %s (clicks from %" PRId64 " s to %" PRId64
-         " s, %" PRId64 " days)\n",
-         fmt_duration(b, sizeof b, (double)(st->last_click -
-                                            st->first_click)),
-         st->first_click, st->last_click, st->n_days);
+  const char *span =
+      fmt_duration(b, sizeof b, (double)(st->last_click - st->first_click));
+  printf("time span    %s (clicks from %" PRId64 " s to %" PRId64 " s)\n",
+         span, st->first_click, st->last_click);
+  printf("days         touching %" PRId64 " calendar day%s (day %" PRId64
+         " to %" PRId64 ")\n",
+         st->n_days, st->n_days == 1 ? "" : "s", st->first_day,
+         st->first_day + st->n_days - 1);
   print_text_days(st);
   if (n_int + n_cat)
     printf("\nmissing share per feature:\n");
@@ -357,7 +378,7 @@ static int parse_args(int argc, char **argv, const char **path, int *tsv,
       if (m > 0 && parse_count("--cat-features", v, n_cat))
         return -1;
     } else if (argv[i][0] == '-' && argv[i][1]) {
-      cli_usage_error("inspect", "unknown option '%s'", argv[i]);
+      cli_unknown_arg("inspect", argv[i]);
       return -1;
     } else if (*path) {
       cli_usage_error("inspect", "one FILE only ('%s' is extra)", argv[i]);
@@ -375,18 +396,58 @@ static int parse_args(int argc, char **argv, const char **path, int *tsv,
   return 0;
 }
 
+/* Without either feature count the file must be in the Criteo layout;
+ * its first line is checked first, so that another layout fails with
+ * the flags to pass rather than as a malformed line.  A count that was
+ * given wins; one that was not takes Criteo's.  On a first line of
+ * another layout *other is its feature count, for the hint. */
+static int resolve_layout(const char *path, int *n_int, int *n_cat,
+                          int *other)
+{
+  *other = -1;
+  if (*n_int < 0 && *n_cat < 0) {
+    int fields;
+    int rc = clicklog_first_fields(path, &fields);
+    if (rc)
+      return rc;
+    if (fields && fields != 2 + CRITEO_INT + CRITEO_CAT) {
+      *other = fields - 2;
+      return df_fail(DF_EINPUT,
+                     "%s:1: expected %d fields (the Criteo layout: 2 "
+                     "times, %d integer and %d categorical features), "
+                     "found %d",
+                     path, 2 + CRITEO_INT + CRITEO_CAT, CRITEO_INT,
+                     CRITEO_CAT, fields);
+    }
+  }
+  *n_int = *n_int < 0 ? CRITEO_INT : *n_int;
+  *n_cat = *n_cat < 0 ? CRITEO_CAT : *n_cat;
+  return 0;
+}
+
 int cmd_inspect(int argc, char **argv)
 {
   const char *path = NULL;
-  int tsv = 0, n_int = 8, n_cat = 9;
+  int tsv = 0, n_int = -1, n_cat = -1; /* -1: not given */
   int a = parse_args(argc, argv, &path, &tsv, &n_int, &n_cat);
   if (a)
     return a > 0 ? 0 : 2;
 
+  int other;
+  int rc = resolve_layout(path, &n_int, &n_cat, &other);
+  if (rc) {
+    int status = cli_fail(rc);
+    if (other >= 0)
+      log_hint("for a log with other feature counts pass --int-features "
+               "N --cat-features M with N + M = %d",
+               other);
+    return status;
+  }
+
   df_clicks *log = NULL;
   inspect_stats st;
   memset(&st, 0, sizeof st);
-  int rc = clicklog_read(path, n_int, n_cat, 0, &log);
+  rc = clicklog_read(path, n_int, n_cat, 0, &log);
   if (!rc)
     rc = stats_counts(log, &st);
   if (!rc) {

@@ -73,7 +73,7 @@ static int parse_args(int argc, char **argv, run_args *a)
         return cli_usage_error("run", "too many --set options");
       a->sets[a->n_sets++] = (char *)v;
     } else if (m == 0) {
-      return cli_usage_error("run", "unexpected argument '%s'", argv[i]);
+      return cli_unknown_arg("run", argv[i]);
     }
     if (m < 0)
       return 2;
@@ -81,26 +81,6 @@ static int parse_args(int argc, char **argv, run_args *a)
   if (!a->output)
     return cli_usage_error("run", "-o DIR is required");
   return -1;
-}
-
-/* mkdir -p for one path; 0 or DF_EIO. */
-static int make_dir(const char *path)
-{
-  char buf[4096];
-  if (strlen(path) >= sizeof buf)
-    return df_fail(DF_EINPUT, "%.64s...: path too long", path);
-  memcpy(buf, path, strlen(path) + 1);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(buf, 0777) && errno != EEXIST)
-      return df_fail(DF_EIO, "%s: cannot create: %s", buf, strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) && errno != EEXIST)
-    return df_fail(DF_EIO, "%s: cannot create: %s", buf, strerror(errno));
-  return 0;
 }
 
 /* The clicks: drawn from the world, or read from data.path. */
@@ -162,7 +142,7 @@ int cmd_run(int argc, char **argv)
   }
   char pred_dir[4200];
   snprintf(pred_dir, sizeof pred_dir, "%s/predictions", a.output);
-  rc = make_dir(a.predictions ? pred_dir : a.output);
+  rc = cli_make_dirs(a.predictions ? pred_dir : a.output);
   if (rc)
     return cli_fail(rc);
 

@@ -108,7 +108,7 @@ static int parse_args(int argc, char **argv, sweep_args *a)
         return cli_usage_error("sweep", "too many --set options");
       a->sets[a->n_sets++] = (char *)v;
     } else if (m == 0) {
-      return cli_usage_error("sweep", "unexpected argument '%s'", argv[i]);
+      return cli_unknown_arg("sweep", argv[i]);
     }
     if (m < 0)
       return 2;

@@ -47,7 +47,7 @@ int cmd_table(int argc, char **argv)
       if (m < 0)
         return 2;
     } else if (argv[i][0] == '-' || dir) {
-      return cli_usage_error("table", "unexpected argument '%s'", argv[i]);
+      return cli_unknown_arg("table", argv[i]);
     } else {
       dir = argv[i++];
     }

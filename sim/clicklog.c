@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim/log.h"
@@ -61,6 +62,10 @@ typedef struct line_reader {
   int eof;
 } line_reader;
 
+/* Open path for reading.  A path that names nothing or a directory is
+ * the user's mistake (DF_EINPUT, exit 2); a file that exists but cannot
+ * be opened, as for want of permission, is a runtime failure (DF_EIO,
+ * exit 1), as is an I/O error later in the read. */
 static int reader_open(line_reader *r, const char *path, size_t block)
 {
   memset(r, 0, sizeof *r);
@@ -71,9 +76,16 @@ static int reader_open(line_reader *r, const char *path, size_t block)
   r->f = fopen(path, "rb");
   if (!r->f) {
     int e = errno;
-    return df_fail(e == ENOENT || e == ENOTDIR ? DF_EINPUT : DF_EIO,
-                   "%s: cannot open: %s", path, strerror(e));
+    if (e == ENOENT || e == ENOTDIR)
+      return df_fail(DF_EINPUT, "%s: no such file", path);
+    if (e == EISDIR)
+      return df_fail(DF_EINPUT, "%s: is a directory", path);
+    return df_fail(DF_EIO, "%s: cannot open: %s", path, strerror(e));
   }
+  /* fopen opens a directory on Linux; its first read would fail. */
+  struct stat st;
+  if (!fstat(fileno(r->f), &st) && S_ISDIR(st.st_mode))
+    return df_fail(DF_EINPUT, "%s: is a directory", path);
 
   /* One allocation for the whole read: a block after a partial line. */
   r->buf = malloc(r->block + CLICKLOG_MAX_LINE);
@@ -568,6 +580,23 @@ int clicklog_read(const char *path, int n_int, int n_cat, int with_truth,
 {
   return clicklog_read_blocks(path, n_int, n_cat, with_truth,
                               CLICKLOG_BLOCK, out);
+}
+
+int clicklog_first_fields(const char *path, int *n_fields)
+{
+  line_reader r;
+  const char *line;
+  size_t n;
+  *n_fields = 0;
+  int rc = reader_open(&r, path, CLICKLOG_BLOCK);
+  if (!rc)
+    rc = reader_next(&r, &line, &n);
+  if (rc == 1) {
+    *n_fields = count_fields(line, n);
+    rc = 0;
+  }
+  reader_close(&r);
+  return rc;
 }
 
 /* ---- Writing ------------------------------------------------------ */

@@ -28,13 +28,21 @@
 
 /* Read a Criteo-layout file.  n_int and n_cat are the feature counts to
  * expect (8 and 9 for Criteo); a line with another number of fields, a
- * non-numeric time or integer, a negative click time or a conversion
- * before its click is an error (DF_EINPUT) naming the file, the line and
- * the field.  Memory grows with the number of rows only.  When
+ * non-numeric time or integer, a negative click time, a conversion
+ * before its click or a line longer than 1 MiB (CLICKLOG_MAX_LINE) is an
+ * error (DF_EINPUT) naming the file, the line and the field.  So is a
+ * path that does not exist or is a directory ("FILE: no such file",
+ * "FILE: is a directory"); a file that exists but cannot be opened or
+ * read is DF_EIO.  Memory grows with the number of rows only.  When
  * with_truth is set and PATH.truth exists it is read too (its lines must
  * match the log's).  The caller owns *out. */
 int clicklog_read(const char *path, int n_int, int n_cat, int with_truth,
                   df_clicks **out);
+
+/* The number of tab-separated fields on the first line of path, 0 for
+ * an empty file, so a caller can check the layout before reading the
+ * whole file.  Errors as clicklog_read's. */
+int clicklog_first_fields(const char *path, int *n_fields);
 
 /* Read PATH.truth into log (allocating its truth arrays). */
 int clicklog_read_truth(const char *truth_path, df_clicks *log);

@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "sim/delay.h"
 #include "sim/log.h"
 
 #define OFF(field) offsetof(df_config, field)
@@ -25,165 +27,170 @@
 /* The table.  Ranges are inclusive; durations are in seconds. */
 static const cfg_key keys[] = {
     /* data */
-    {"data", "source", CFG_CHOICE, "synthetic", 0, 0, "synthetic|file",
+    {"data", "source", CFG_CHOICE, "synthetic", 0, 0, "synthetic|file", NULL,
      OFF(data_source), "",
      "Where clicks come from: the generator, or a Criteo-layout file."},
-    {"data", "path", CFG_TEXT, "", 0, 0, NULL, OFF(data_path), "path",
+    {"data", "path", CFG_TEXT, "", 0, 0, NULL, NULL, OFF(data_path), "path",
      "Criteo-layout TSV read when data.source = file; a FILE.truth "
      "sidecar beside it is read too."},
 
     /* generator */
-    {"generator", "seed", CFG_INT64, "1", 0, 9.007199254740992e15, NULL,
+    {"generator", "seed", CFG_INT64, "1", 0, 9.007199254740992e15, NULL, NULL,
      OFF(gen_seed), "",
      "Random seed of the world; the same seed gives the same bytes."},
-    {"generator", "days", CFG_DOUBLE, "60", 0.01, 3650, NULL, OFF(gen_days),
-     "days", "Length of the click log."},
-    {"generator", "clicks", CFG_INT64, "15898883", 1, 1e9, NULL,
+    {"generator", "days", CFG_DOUBLE, "60", 0.01, 3650, NULL, NULL,
+     OFF(gen_days), "days", "Length of the click log."},
+    {"generator", "clicks", CFG_INT64, "15898883", 1, 1e9, NULL, NULL,
      OFF(gen_clicks), "clicks",
      "Number of clicks (the Criteo log has 15898883)."},
-    {"generator", "cvr", CFG_DOUBLE, "0.227", 0.001, 0.9, NULL, OFF(gen_cvr),
-     "probability",
+    {"generator", "cvr", CFG_DOUBLE, "0.227", 0.001, 0.9, NULL, NULL,
+     OFF(gen_cvr), "probability",
      "Target rate of conversions attributed within delay.attribution."},
-    {"generator", "int_features", CFG_INT, "8", 0, 64, NULL,
+    {"generator", "int_features", CFG_INT, "8", 0, 64, NULL, NULL,
      OFF(gen_int_features), "features",
      "Count-like integer features per click (Criteo: 8)."},
-    {"generator", "cat_features", CFG_INT, "9", 0, 64, NULL,
+    {"generator", "cat_features", CFG_INT, "9", 0, 64, NULL, NULL,
      OFF(gen_cat_features), "features",
      "Categorical features per click (Criteo: 9)."},
-    {"generator", "missing", CFG_DOUBLE, "0.1", 0, 0.9, NULL,
+    {"generator", "missing", CFG_DOUBLE, "0.1", 0, 0.9, NULL, NULL,
      OFF(gen_missing), "probability",
      "Share of feature values left empty (missing)."},
-    {"generator", "cat_values", CFG_INT64, "20000", 2, 1e7, NULL,
+    {"generator", "cat_values", CFG_INT64, "20000", 2, 1e7, NULL, NULL,
      OFF(gen_cat_values), "values",
      "Distinct live values of each categorical feature at any moment."},
-    {"generator", "zipf", CFG_DOUBLE, "1.1", 0.5, 3, NULL, OFF(gen_zipf), "",
+    {"generator", "zipf", CFG_DOUBLE, "1.1", 0.5, 3, NULL, NULL,
+     OFF(gen_zipf), "",
      "Exponent of the heavy-tailed (Zipf) frequency of categorical values."},
-    {"generator", "churn", CFG_DURATION, "30d", 0, 1e10, NULL,
+    {"generator", "churn", CFG_DURATION, "30d", 0, 1e10, NULL, NULL,
      OFF(gen_churn), "duration",
      "Mean lifetime of a categorical value before a new one replaces it "
      "(0: never), the source of drift that makes fresh models win."},
-    {"generator", "signal", CFG_DOUBLE, "1.2", 0, 10, NULL, OFF(gen_signal),
-     "logit sd", "Standard deviation of the features' effect on the logit."},
-    {"generator", "interaction", CFG_DOUBLE, "0.4", 0, 10, NULL,
+    {"generator", "signal", CFG_DOUBLE, "1.2", 0, 10, NULL, NULL,
+     OFF(gen_signal), "logit sd",
+     "Standard deviation of the features' effect on the logit."},
+    {"generator", "interaction", CFG_DOUBLE, "0.4", 0, 10, NULL, NULL,
      OFF(gen_interaction), "logit sd",
      "Standard deviation of pairwise categorical interactions on the logit "
      "(0: none), which a linear model cannot fit."},
 
     /* delay */
     {"delay", "family", CFG_CHOICE, "mixture", 0, 0,
-     "exponential|weibull|lognormal|gamma|mixture", OFF(delay_family), "",
-     "Distribution of the delay from click to conversion."},
-    {"delay", "mean", CFG_DURATION, "1d", 1, 1e10, NULL, OFF(delay_mean),
-     "duration", "Exponential: mean delay."},
-    {"delay", "shape", CFG_DOUBLE, "0.6", 0.05, 50, NULL, OFF(delay_shape),
-     "", "Weibull and gamma: shape parameter."},
-    {"delay", "scale", CFG_DURATION, "1d", 1, 1e10, NULL, OFF(delay_scale),
-     "duration",
+     "exponential|weibull|lognormal|gamma|mixture", NULL, OFF(delay_family),
+     "", "Distribution of the delay from click to conversion."},
+    {"delay", "mean", CFG_DURATION, "1d", 1, 1e10, NULL, NULL,
+     OFF(delay_mean), "duration", "Exponential: mean delay."},
+    {"delay", "shape", CFG_DOUBLE, "0.6", 0.05, 50, NULL, NULL,
+     OFF(delay_shape), "", "Weibull and gamma: shape parameter."},
+    {"delay", "scale", CFG_DURATION, "1d", 1, 1e10, NULL, NULL,
+     OFF(delay_scale), "duration",
      "Weibull: scale in 1-exp(-(t/scale)^shape); gamma: scale."},
-    {"delay", "median", CFG_DURATION, "6h", 1, 1e10, NULL, OFF(delay_median),
-     "duration", "Log-normal: median delay."},
-    {"delay", "sigma", CFG_DOUBLE, "1.5", 0.01, 20, NULL, OFF(delay_sigma),
-     "", "Log-normal: standard deviation of the log delay."},
+    {"delay", "median", CFG_DURATION, "6h", 1, 1e10, NULL, NULL,
+     OFF(delay_median), "duration", "Log-normal: median delay."},
+    {"delay", "sigma", CFG_DOUBLE, "1.5", 0.01, 20, NULL, NULL,
+     OFF(delay_sigma), "",
+     "Log-normal: standard deviation of the log delay."},
     {"delay", "components", CFG_TEXT,
      "0.3*exponential(mean=12m) + 0.16*lognormal(median=5h,sigma=1.4) + "
      "0.54*exponential(mean=12d)",
-     0, 0, NULL, OFF(delay_components), "",
+     0, 0, NULL, delay_check_components, OFF(delay_components), "",
      "Mixture: WEIGHT*FAMILY(PARAM=VALUE,...) terms joined by '+'; weights "
      "are normalised."},
-    {"delay", "feature_effect", CFG_DOUBLE, "0.5", 0, 3, NULL,
+    {"delay", "feature_effect", CFG_DOUBLE, "0.5", 0, 3, NULL, NULL,
      OFF(delay_feature_effect), "log factor sd",
      "How strongly a click's features stretch or shrink its delay (0: "
      "independent)."},
-    {"delay", "mix_effect", CFG_DOUBLE, "2.5", 0, 5, NULL,
+    {"delay", "mix_effect", CFG_DOUBLE, "2.5", 0, 5, NULL, NULL,
      OFF(delay_mix_effect), "log-odds sd",
      "How strongly a click's features move the weight of the mixture's "
      "first component, so that some clicks convert mostly fast and others "
      "mostly late; the mean weight stays as configured (0: the same "
      "weights for every click)."},
-    {"delay", "attribution", CFG_DURATION, "30d", 60, 1e10, NULL,
+    {"delay", "attribution", CFG_DURATION, "30d", 60, 1e10, NULL, NULL,
      OFF(delay_attribution), "duration",
      "Conversions later than this after the click are not attributed."},
 
     /* stream */
-    {"stream", "pretrain", CFG_DURATION, "30d", 0, 1e10, NULL,
+    {"stream", "pretrain", CFG_DURATION, "30d", 0, 1e10, NULL, NULL,
      OFF(stream_pretrain), "duration",
      "Pre-training period at the start of the log; the stream follows."},
-    {"stream", "interval", CFG_DURATION, "1h", 1, 1e10, NULL,
+    {"stream", "interval", CFG_DURATION, "1h", 1, 1e10, NULL, NULL,
      OFF(stream_interval), "duration",
      "Retraining interval: train on one interval, test on the next."},
     {"stream", "pretrain_labels", CFG_CHOICE, "known", 0, 0, "known|eventual",
-     OFF(stream_pretrain_labels), "",
+     NULL, OFF(stream_pretrain_labels), "",
      "Pre-training labels: what is known at the end of pre-training (no "
      "leakage), or the eventual labels as the ES-DFM reference code uses."},
 
     /* run */
-    {"run", "methods", CFG_TEXT, "all", 0, 0, NULL, OFF(run_methods), "",
-     "Comma-separated methods to run, or all."},
-    {"run", "threads", CFG_INT, "2", 1, 64, NULL, OFF(run_threads),
-     "threads", "Methods trained side by side; results do not depend on "
+    {"run", "methods", CFG_TEXT, "all", 0, 0, NULL, NULL, OFF(run_methods),
+     "", "Comma-separated methods to run, or all."},
+    {"run", "threads", CFG_INT, "2", 1, 64, NULL, NULL, OFF(run_threads),
+     "threads",
+     "Methods trained side by side; results do not depend on "
      "it."},
 
     /* methods */
-    {"vanilla", "wait", CFG_DURATION, "1h", 0, 1e10, NULL,
+    {"vanilla", "wait", CFG_DURATION, "1h", 0, 1e10, NULL, NULL,
      OFF(vanilla_wait), "duration",
      "Vanilla: how long a click waits before it is labelled."},
-    {"vanilla", "duplicate", CFG_BOOL, "true", 0, 0, NULL,
+    {"vanilla", "duplicate", CFG_BOOL, "true", 0, 0, NULL, NULL,
      OFF(vanilla_duplicate), "",
      "Vanilla: re-insert a positive duplicate when a conversion arrives "
      "after the wait (the ES-DFM code's Vanilla)."},
-    {"esdfm", "elapsed", CFG_DURATION, "15m", 0, 1e10, NULL,
+    {"esdfm", "elapsed", CFG_DURATION, "15m", 0, 1e10, NULL, NULL,
      OFF(esdfm_elapsed), "duration",
      "ES-DFM: elapsed time e before a click enters the stream."},
-    {"fsiw", "deadline", CFG_DURATION, "7d", 1, 1e10, NULL,
+    {"fsiw", "deadline", CFG_DURATION, "7d", 1, 1e10, NULL, NULL,
      OFF(fsiw_deadline), "duration",
      "FSIW: counterfactual deadline; the auxiliary model pretends "
      "pre-training ended this much earlier and learns from what arrived "
      "since (shorter than stream.pretrain)."},
-    {"defer", "elapsed", CFG_DURATION, "15m", 0, 1e10, NULL,
+    {"defer", "elapsed", CFG_DURATION, "15m", 0, 1e10, NULL, NULL,
      OFF(defer_elapsed), "duration",
      "DEFER: elapsed time before a click's first appearance."},
-    {"defer", "window", CFG_DURATION, "30d", 1, 1e10, NULL,
+    {"defer", "window", CFG_DURATION, "30d", 1, 1e10, NULL, NULL,
      OFF(defer_window), "duration",
      "DEFER: real-negative window after which each click not yet "
      "converted appears again with its label; the attribution window "
      "learns the attributed CVR, a shorter one the CVR within it."},
 
     /* model */
-    {"model", "type", CFG_CHOICE, "lr", 0, 0, "lr|mlp", OFF(model_type), "",
-     "Learner: hashed logistic regression or the ES-DFM paper's MLP."},
-    {"model", "optimizer", CFG_CHOICE, "adam", 0, 0, "adam|adagrad",
+    {"model", "type", CFG_CHOICE, "lr", 0, 0, "lr|mlp", NULL, OFF(model_type),
+     "", "Learner: hashed logistic regression or the ES-DFM paper's MLP."},
+    {"model", "optimizer", CFG_CHOICE, "adam", 0, 0, "adam|adagrad", NULL,
      OFF(model_optimizer), "", "Adaptive optimiser of every learner."},
-    {"model", "learning_rate", CFG_DOUBLE, "0.001", 1e-8, 10, NULL,
+    {"model", "learning_rate", CFG_DOUBLE, "0.001", 1e-8, 10, NULL, NULL,
      OFF(model_learning_rate), "", "Step size of the optimiser."},
-    {"model", "batch", CFG_INT, "1024", 1, 1 << 20, NULL, OFF(model_batch),
-     "samples", "Mini-batch size."},
-    {"model", "l2", CFG_DOUBLE, "1e-6", 0, 10, NULL, OFF(model_l2), "",
+    {"model", "batch", CFG_INT, "1024", 1, 1 << 20, NULL, NULL,
+     OFF(model_batch), "samples", "Mini-batch size."},
+    {"model", "l2", CFG_DOUBLE, "1e-6", 0, 10, NULL, NULL, OFF(model_l2), "",
      "L2 penalty on the weights (the MLP's hidden kernels)."},
-    {"model", "epochs", CFG_INT, "5", 1, 1000, NULL, OFF(model_epochs),
+    {"model", "epochs", CFG_INT, "5", 1, 1000, NULL, NULL, OFF(model_epochs),
      "passes", "Passes over the shuffled pre-training data."},
-    {"model", "hidden", CFG_LIST, "256,256,128", 1, 65536, NULL,
+    {"model", "hidden", CFG_LIST, "256,256,128", 1, 65536, NULL, NULL,
      OFF(model_hidden), "units", "MLP hidden layer widths."},
-    {"model", "embedding", CFG_INT, "8", 1, 1024, NULL, OFF(model_embedding),
-     "dimensions", "MLP embedding width of each categorical field."},
-    {"model", "leaky_slope", CFG_DOUBLE, "0.2", 0, 1, NULL,
+    {"model", "embedding", CFG_INT, "8", 1, 1024, NULL, NULL,
+     OFF(model_embedding), "dimensions",
+     "MLP embedding width of each categorical field."},
+    {"model", "leaky_slope", CFG_DOUBLE, "0.2", 0, 1, NULL, NULL,
      OFF(model_leaky_slope), "",
      "Negative slope of LeakyReLU (0.2, TensorFlow's default)."},
-    {"model", "bn_momentum", CFG_DOUBLE, "0.99", 0, 1, NULL,
+    {"model", "bn_momentum", CFG_DOUBLE, "0.99", 0, 1, NULL, NULL,
      OFF(model_bn_momentum), "",
      "BatchNorm running-statistics momentum (Keras default)."},
-    {"model", "int_bins", CFG_LIST, "64,16,128,64,128,64,512,512", 1,
-     1 << 24, NULL, OFF(model_int_bins), "bins",
+    {"model", "int_bins", CFG_LIST, "64,16,128,64,128,64,512,512", 1, 1 << 24,
+     NULL, NULL, OFF(model_int_bins), "bins",
      "Equal-width bins of each integer feature after min-max scaling; the "
      "last value repeats for extra features."},
     {"model", "cat_buckets", CFG_LIST, "512,128,256,256,64,256,256,16,256", 1,
-     1 << 24, NULL, OFF(model_cat_buckets), "buckets",
+     1 << 24, NULL, NULL, OFF(model_cat_buckets), "buckets",
      "Hash buckets of each categorical feature; the last value repeats for "
      "extra features."},
-    {"model", "int_scale", CFG_CHOICE, "minmax", 0, 0, "minmax|log",
+    {"model", "int_scale", CFG_CHOICE, "minmax", 0, 0, "minmax|log", NULL,
      OFF(model_int_scale), "",
      "Integer features: min-max scaling as the reference code does, or "
      "log1p first, which suits heavy-tailed counts."},
-    {"model", "seed", CFG_INT64, "1", 0, 9.007199254740992e15, NULL,
+    {"model", "seed", CFG_INT64, "1", 0, 9.007199254740992e15, NULL, NULL,
      OFF(model_seed), "", "Seed of initialisation and shuffling."},
 };
 
@@ -295,14 +302,16 @@ static int choice_ok(const char *choices, const char *t)
   return 0;
 }
 
-/* Parse a number with strtod/strtoll rules and nothing after it. */
-static int parse_number(const char *t, int integer, double *v)
+/* Parse a number with strtod/strtoll rules and nothing after it.  An
+ * integer is also given exactly in *x: a double cannot hold every
+ * int64_t, and 2^53 + 1 must not pass a range check as 2^53. */
+static int parse_number(const char *t, int integer, double *v, long long *x)
 {
   char *end;
   errno = 0;
   if (integer) {
-    long long x = strtoll(t, &end, 10);
-    *v = (double)x;
+    *x = strtoll(t, &end, 10);
+    *v = (double)*x;
   } else {
     *v = strtod(t, &end);
   }
@@ -311,15 +320,22 @@ static int parse_number(const char *t, int integer, double *v)
   return 0;
 }
 
+/* "[min, max]" as a user would type the bounds back: integer keys (and
+ * list items) in full, never with an exponent; reals as the shortest
+ * text that reads back exactly; durations with their largest exact
+ * unit. */
 static void range_text(const cfg_key *k, char *buf, size_t len)
 {
   char lo[64], hi[64];
   if (k->type == CFG_DURATION) {
     cfg_format_duration(k->min, lo, sizeof lo);
     cfg_format_duration(k->max, hi, sizeof hi);
+  } else if (k->type == CFG_DOUBLE) {
+    cfg_format_double(k->min, lo, sizeof lo);
+    cfg_format_double(k->max, hi, sizeof hi);
   } else {
-    snprintf(lo, sizeof lo, "%.15g", k->min);
-    snprintf(hi, sizeof hi, "%.15g", k->max);
+    snprintf(lo, sizeof lo, "%lld", (long long)k->min);
+    snprintf(hi, sizeof hi, "%lld", (long long)k->max);
   }
   snprintf(buf, len, "[%s, %s]", lo, hi);
 }
@@ -362,6 +378,18 @@ static int parse_list(const cfg_key *k, const char *t, cfg_list *out,
 static int store_text(char *field, const cfg_key *k, const char *t,
                       const char *where);
 
+/* The key's own syntax check of text t, its reason prefixed with where
+ * and the key as every other message is.  Text too long to store is
+ * left to store_text to report. */
+static int check_text(const cfg_key *k, const char *t, const char *where)
+{
+  if (strlen(t) >= CFG_MAX_TEXT || !k->check(t))
+    return 0;
+  char why[CFG_MAX_TEXT];
+  snprintf(why, sizeof why, "%s", df_errmsg());
+  return df_fail(DF_EINPUT, "%s: %s.%s: %s", where, k->section, k->name, why);
+}
+
 /* Store text t as the value of key k in cfg; where names the source in
  * messages ("file.ini:12" or "--set"). */
 static int set_value(df_config *cfg, int ki, const char *t,
@@ -372,23 +400,27 @@ static int set_value(df_config *cfg, int ki, const char *t,
   char range[160];
   range_text(k, range, sizeof range);
   double v = 0;
+  long long x = 0;
+  int real = k->type == CFG_DOUBLE;
 
   switch (k->type) {
   case CFG_INT:
   case CFG_INT64:
   case CFG_DOUBLE:
-    if (parse_number(t, k->type != CFG_DOUBLE, &v))
-      return df_fail(DF_EINPUT, "%s: %s.%s: '%s' is not %s; valid: %s",
-                     where, k->section, k->name, t,
-                     k->type == CFG_DOUBLE ? "a number" : "an integer",
+    if (parse_number(t, !real, &v, &x))
+      return df_fail(DF_EINPUT, "%s: %s.%s: '%s' is not %s; valid: %s", where,
+                     k->section, k->name, t, real ? "a number" : "an integer",
                      range);
-    if (v < k->min || v > k->max)
+    /* The bounds of integer keys are integers below 2^53, exact both
+     * as double and as long long. */
+    if (real ? v < k->min || v > k->max
+             : x < (long long)k->min || x > (long long)k->max)
       return df_fail(DF_EINPUT, "%s: %s.%s: %s is out of range; valid: %s",
                      where, k->section, k->name, t, range);
     if (k->type == CFG_INT)
-      *(int *)field = (int)v;
+      *(int *)field = (int)x;
     else if (k->type == CFG_INT64)
-      *(int64_t *)field = strtoll(t, NULL, 10);
+      *(int64_t *)field = x;
     else
       *(double *)field = v;
     return 0;
@@ -417,6 +449,8 @@ static int set_value(df_config *cfg, int ki, const char *t,
                      where, k->section, k->name, t, k->choices);
     return store_text(field, k, t, where);
   case CFG_TEXT:
+    if (k->check && check_text(k, t, where))
+      return DF_EINPUT;
     return store_text(field, k, t, where);
   case CFG_LIST:
     return parse_list(k, t, (cfg_list *)field, where);
@@ -501,10 +535,21 @@ static int unknown_key(const char *where, const char *section,
 
 int cfg_load_file(df_config *cfg, const char *path)
 {
+  /* As for a click log: a path that names nothing or a directory is a
+   * usage error, any other failure to read a runtime one. */
   FILE *f = fopen(path, "r");
-  if (!f)
-    return df_fail(DF_EINPUT, "%s: cannot open config: %s", path,
-                   strerror(errno));
+  if (!f) {
+    int e = errno;
+    if (e == ENOENT || e == ENOTDIR || e == EISDIR)
+      return df_fail(DF_EINPUT, "%s: %s", path,
+                     e == EISDIR ? "is a directory" : "no such config file");
+    return df_fail(DF_EIO, "%s: cannot open config: %s", path, strerror(e));
+  }
+  struct stat st;
+  if (!fstat(fileno(f), &st) && S_ISDIR(st.st_mode)) {
+    fclose(f);
+    return df_fail(DF_EINPUT, "%s: is a directory", path);
+  }
 
   char line[4 * CFG_MAX_TEXT], section[128] = "", where[CFG_MAX_TEXT + 32];
   unsigned char seen[CFG_MAX_KEYS] = {0};

@@ -1,7 +1,9 @@
 /* config.h: the experiment configuration, its keys and its INI files.
  *
  * Every key lives in one table (config.c): section, name, type, default,
- * valid range or choices, unit and a sentence of documentation.  The
+ * valid range, choices or syntax check, unit and a sentence of
+ * documentation.  Every value is checked when it is read, whether or
+ * not the rest of the configuration uses the key.  The
  * parser, --set, the validation messages, `dfbench config` and the
  * config.ini written beside results are all driven by that table, so a
  * key is added in exactly one place.
@@ -110,6 +112,10 @@ typedef struct cfg_key {
   const char *def;     /* default, as text in the file's syntax */
   double min, max;     /* inclusive range for numbers and list items */
   const char *choices; /* CFG_CHOICE: "a|b|c" */
+  /* CFG_TEXT: the value's syntax, checked whenever the key is read,
+   * used or not, so a typo fails where it was written; returns 0 or
+   * DF_EINPUT with the reason in df_errmsg().  NULL: any text. */
+  int (*check)(const char *text);
   size_t offset;       /* of the value in df_config */
   const char *unit;    /* shown in docs: "seconds", "clicks", ... */
   const char *doc;     /* one sentence */
@@ -127,8 +133,10 @@ void cfg_defaults(df_config *cfg);
 int cfg_load_file(df_config *cfg, const char *path);
 /* Apply one "section.key=value" from the command line. */
 int cfg_set(df_config *cfg, const char *assignment);
-/* Cross-key checks that single values cannot make (a family's
- * parameters, data.path for file data).  Messages name the key's origin. */
+/* Cross-key checks that single values cannot make: data.path for file
+ * data.  (The delay family's parameters against delay.attribution are
+ * checked by delay_from_config, which only the world's users call.)
+ * Messages name the key's origin. */
 int cfg_validate(const df_config *cfg);
 /* Write the whole configuration as INI: every key, documented, with
  * values that read back to the same configuration. */

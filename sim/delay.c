@@ -603,6 +603,12 @@ int delay_parse_components(const char *text, delay_dist *d)
   return 0;
 }
 
+int delay_check_components(const char *text)
+{
+  delay_dist d;
+  return delay_parse_components(text, &d);
+}
+
 /* ---- from the configuration ---- */
 
 /* The value of the delay.* key named key. */

@@ -70,6 +70,12 @@ int delay_from_config(delay_dist *d, const df_config *cfg);
  * only on success. */
 int delay_parse_components(const char *text, delay_dist *d);
 
+/* delay_parse_components(text) for its verdict only: 0, or DF_EINPUT
+ * with the message.  The config reader checks delay.components with it
+ * whatever delay.family says, so a malformed mixture is always an
+ * error, as a malformed value of any other key is. */
+int delay_check_components(const char *text);
+
 /* P(D <= t) of the untruncated, unscaled mixture; 0 for t <= 0. */
 double delay_cdf(const delay_dist *d, double t);
 

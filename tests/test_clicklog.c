@@ -463,15 +463,76 @@ static void test_read_bad_table(void **state)
   }
 }
 
+/* A path that names no file, or a directory, is the user's mistake
+ * (DF_EINPUT, exit 2), said in plain words; so is a sidecar that is a
+ * directory. */
 static void test_read_missing_file(void **state)
 {
   (void)state;
-  char path[512];
+  static const struct {
+    const char *name; /* in the test directory; "" is the directory */
+    const char *msg;  /* the message after the path */
+  } cases[] = {
+      {"no-such.tsv", ": no such file"},
+      {"no-such-dir/x.tsv", ": no such file"},
+      {"", ": is a directory"},
+      {"dir.tsv", ": is a directory"},
+  };
+  char path[512], sub[512];
+  assert_int_equal(mkdir(tpath(sub, "dir.tsv"), 0777), 0);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    df_clicks *log = NULL;
+    int rc = clicklog_read(tpath(path, cases[c].name), 8, 9, 1, &log);
+    char want[600];
+    snprintf(want, sizeof want, "%s%s", path, cases[c].msg);
+    assert_int_equal(rc, DF_EINPUT);
+    assert_null(log);
+    assert_string_equal(df_errmsg(), want);
+  }
+
+  /* log.tsv exists and is empty, its sidecar a directory */
+  write_bytes(tpath(path, "log.tsv"), "", 0);
+  assert_int_equal(mkdir(tpath(sub, "log.tsv.truth"), 0777), 0);
   df_clicks *log = NULL;
-  int rc = clicklog_read(tpath(path, "no-such.tsv"), 8, 9, 1, &log);
-  assert_int_equal(rc, DF_EINPUT);
-  assert_null(log);
-  assert_non_null(strstr(df_errmsg(), "no-such.tsv: cannot open"));
+  assert_int_equal(clicklog_read(path, 8, 9, 1, &log), DF_EINPUT);
+  char want[600];
+  snprintf(want, sizeof want, "%s: is a directory", sub);
+  assert_string_equal(df_errmsg(), want);
+  rmdir(sub);
+  rmdir(tpath(sub, "dir.tsv"));
+  unlink(path);
+}
+
+/* clicklog_first_fields counts the first line's fields only: what
+ * inspect checks the layout with before reading the file. */
+static void test_first_fields(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *text;
+    int fields;
+  } cases[] = {
+      {"", 0},
+      {"\n", 1},
+      {"5\t\n", 2},
+      {"5\t\r\n1\t2\t3\n", 2},
+      {"1\t2\t3", 3},
+      {"0\t\t1\t2\t3\t4\t5\t6\t7\t8\ta\tb\tc\td\te\tf\tg\th\ti\nx\n", 19},
+  };
+  char path[512];
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    write_bytes(tpath(path, "first.tsv"), cases[c].text,
+                strlen(cases[c].text));
+    int n = -1;
+    assert_int_equal(clicklog_first_fields(path, &n), 0);
+    if (n != cases[c].fields)
+      fail_msg("case %zu: %d fields, want %d", c, n, cases[c].fields);
+  }
+  int n = -1;
+  assert_int_equal(clicklog_first_fields(tpath(path, "none.tsv"), &n),
+                   DF_EINPUT);
+  assert_string_equal(strstr(df_errmsg(), "none.tsv"),
+                      "none.tsv: no such file");
 }
 
 /* A line longer than CLICKLOG_MAX_LINE is refused, so a file without
@@ -606,6 +667,7 @@ int main(void)
       cmocka_unit_test(test_read_bad_table),
       cmocka_unit_test(test_read_missing_file),
       cmocka_unit_test(test_read_line_too_long),
+      cmocka_unit_test(test_first_fields),
       cmocka_unit_test(test_truth_bad_table),
       cmocka_unit_test(test_truth_read_alone),
   };

@@ -163,6 +163,10 @@ static void test_bad_files(void **state)
        {":2:", "generator.clicks", "not an integer"}},
       {"[data]\nsource = file\n", {"data.source = file needs data.path",
                                    ":2", ""}},
+      /* a mixture is checked even when delay.family does not use it */
+      {"[delay]\nfamily = gamma\ncomponents = 1*gauss(mean=1h)\n",
+       {":3:", "delay.components: term 1 '1*gauss(mean=1h)'",
+        "unknown family 'gauss'"}},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char path[64];
@@ -184,10 +188,19 @@ static void test_bad_files(void **state)
     unlink(path);
   }
 
-  df_config c;
-  cfg_defaults(&c);
-  assert_int_equal(cfg_load_file(&c, "/nonexistent/x.ini"), DF_EINPUT);
-  assert_non_null(strstr(df_errmsg(), "/nonexistent/x.ini"));
+  /* A path that names no file or a directory: exit 2, plain words. */
+  static const struct {
+    const char *path, *msg;
+  } paths[] = {
+      {"/nonexistent/x.ini", "/nonexistent/x.ini: no such config file"},
+      {"/tmp", "/tmp: is a directory"},
+  };
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    df_config c;
+    cfg_defaults(&c);
+    assert_int_equal(cfg_load_file(&c, paths[i].path), DF_EINPUT);
+    assert_string_equal(df_errmsg(), paths[i].msg);
+  }
 }
 
 static void test_bad_sets(void **state)
@@ -204,6 +217,8 @@ static void test_bad_sets(void **state)
       {"generator.seed=-1", "out of range"},
       {"model.type=xgboost", "choose one of lr|mlp"},
       {"delay.attribution=0s", "out of range"},
+      {"delay.components=exponential(mean=1h",
+       "delay.components: term 1 'exponential(mean=1h': missing ')'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     df_config c;
@@ -213,6 +228,56 @@ static void test_bad_sets(void **state)
       fail_msg("case %zu: '%s' not in '%s'", i, cases[i].want, df_errmsg());
     assert_non_null(strstr(df_errmsg(), "--set"));
   }
+}
+
+/* Every range a message prints can be typed back: for each numeric
+ * key, the bounds after "valid: [" are accepted by --set, and an
+ * integer key stores them exactly (9007199254740992, not the
+ * 9.00719925474099e+15 that %.15g printed).  The probe is a value each
+ * type refuses with its range: "x" for numbers, "-1s" for durations,
+ * whose minimum is never negative. */
+static void test_ranges_typable(void **state)
+{
+  (void)state;
+  int n;
+  const cfg_key *k = cfg_keys(&n);
+  for (int i = 0; i < n; i++) {
+    if (k[i].type != CFG_INT && k[i].type != CFG_INT64 &&
+        k[i].type != CFG_DOUBLE && k[i].type != CFG_DURATION)
+      continue;
+    char set[256], lo[64], hi[64];
+    df_config c;
+    cfg_defaults(&c);
+    snprintf(set, sizeof set, "%s.%s=%s", k[i].section, k[i].name,
+             k[i].type == CFG_DURATION ? "-1s" : "x");
+    assert_int_equal(cfg_set(&c, set), DF_EINPUT);
+    const char *r = strstr(df_errmsg(), "valid: [");
+    if (!r || sscanf(r, "valid: [%63[^,], %63[^]]]", lo, hi) != 2)
+      fail_msg("%s: no range in '%s'", set, df_errmsg());
+
+    const char *bound[2] = {lo, hi};
+    double want[2] = {k[i].min, k[i].max};
+    for (int b = 0; b < 2; b++) {
+      snprintf(set, sizeof set, "%s.%s=%s", k[i].section, k[i].name,
+               bound[b]);
+      if (cfg_set(&c, set))
+        fail_msg("'%s' refused: %s", set, df_errmsg());
+      const char *field = (const char *)&c + k[i].offset;
+      double got = k[i].type == CFG_INT     ? *(const int *)field
+                   : k[i].type == CFG_INT64 ? (double)*(const int64_t *)field
+                                            : *(const double *)field;
+      if (got != want[b])
+        fail_msg("'%s' stored %.17g, not %.17g", set, got, want[b]);
+    }
+  }
+
+  /* Integers are compared as integers: 2^53 + 1 is out of range. */
+  df_config c;
+  cfg_defaults(&c);
+  assert_int_equal(cfg_set(&c, "generator.seed=9007199254740993"), DF_EINPUT);
+  assert_string_equal(df_errmsg(),
+                      "--set: generator.seed: 9007199254740993 is out of "
+                      "range; valid: [0, 9007199254740992]");
 }
 
 /* cfg_write's output reads back to the same configuration. */
@@ -304,6 +369,7 @@ int main(void)
       cmocka_unit_test(test_durations),   cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_file_and_set), cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_bad_sets),    cmocka_unit_test(test_round_trip),
+      cmocka_unit_test(test_ranges_typable),
       cmocka_unit_test(test_shipped_configs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

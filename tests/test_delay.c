@@ -371,6 +371,9 @@ static void test_from_config(void **state)
   }
 }
 
+/* The first failure of the --set list, then of delay_from_config, must
+ * say msg.  delay.components is checked when it is set, whatever
+ * delay.family says, like any other malformed value. */
 static const struct {
   const char *set[4];
   const char *msg;
@@ -381,6 +384,16 @@ static const struct {
      "--set: delay.components: term 2 '0.5*weibul(scale=2d,shape=0.8)': "
      "unknown family 'weibul'; valid: exponential, weibull, lognormal, "
      "gamma"},
+    {{"delay.family=exponential", "delay.components=garbage"},
+     "--set: delay.components: term 1 'garbage': unknown family "
+     "'garbage'; valid: exponential, weibull, lognormal, gamma"},
+    {{"delay.components=0.5*gamma(scale=1d)+0.5*gamma(scale=2d,shape=1)",
+      "delay.family=weibull"},
+     "--set: delay.components: term 1 '0.5*gamma(scale=1d)': missing "
+     "parameter 'shape' (gamma needs scale, shape)"},
+    {{"delay.family=lognormal", "delay.components="},
+     "--set: delay.components: no terms; write e.g. "
+     "0.3*exponential(mean=15m) + 0.7*weibull(scale=2d,shape=0.8)"},
     /* a window that attributes nothing: median 1000d, sigma 0.1, 1h */
     {{"delay.family=lognormal", "delay.median=1000d", "delay.sigma=0.1",
       "delay.attribution=1h"},
@@ -395,10 +408,12 @@ static void test_from_config_errors(void **state)
        i++) {
     df_config cfg;
     cfg_defaults(&cfg);
-    for (int j = 0; j < 4 && config_errors[i].set[j]; j++)
-      assert_int_equal(cfg_set(&cfg, config_errors[i].set[j]), 0);
+    int rc = 0;
+    for (int j = 0; j < 4 && config_errors[i].set[j] && !rc; j++)
+      rc = cfg_set(&cfg, config_errors[i].set[j]);
     delay_dist d = {.n = -7};
-    int rc = delay_from_config(&d, &cfg);
+    if (!rc)
+      rc = delay_from_config(&d, &cfg);
     if (rc != DF_EINPUT || !strstr(df_errmsg(), config_errors[i].msg))
       print_error("gave %d '%s'\n", rc, df_errmsg());
     assert_int_equal(rc, DF_EINPUT);

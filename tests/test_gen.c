@@ -1,6 +1,7 @@
 /* test_gen.c: the synthetic world against what its config promises:
  * conversion rate, calibration of the true probabilities, delays against
- * their CDF, daily rhythm, missing values, drift, determinism. */
+ * their CDF, daily rhythm, missing values, drift, determinism; and
+ * `dfbench generate` run as the built binary on small worlds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <gsl/gsl_errno.h>
@@ -352,19 +355,163 @@ static void test_determinism(void **state)
   clicks_destroy(c);
 }
 
-/* Bad delay settings are refused with the key named. */
+/* Bad delay settings are refused with the key named: a mixture that
+ * --set already refuses, written into the struct as code may do, and a
+ * window that attributes nothing (F(1m) = 6.9e-7 for a mean of 1000d),
+ * which only the world can see. */
 static void test_bad_world(void **state)
 {
   (void)state;
-  df_config c;
-  cfg_defaults(&c);
-  assert_int_equal(cfg_set(&c, "delay.components=0.5*exponential(mean=1h)"
-                               " + 0.5*weibull(scale=2d)"),
-                   0);
-  gen_world *w = NULL;
-  assert_int_equal(gen_world_create(&c, &w), DF_EINPUT);
-  assert_null(w);
-  assert_non_null(strstr(df_errmsg(), "delay.components"));
+  static const struct {
+    const char *components; /* written straight into the config */
+    const char *sets[2];    /* then these --set */
+    const char *msg;
+  } cases[] = {
+      {"0.5*exponential(mean=1h) + 0.5*weibull(scale=2d)",
+       {"delay.family=mixture", NULL},
+       "default: delay.components: term 2 '0.5*weibull(scale=2d)': "
+       "missing parameter 'shape'"},
+      {NULL,
+       {"delay.components=exponential(mean=1000d)", "delay.attribution=1m"},
+       "--set: delay.attribution = 1m: the delay "
+       "1*exponential(mean=1000d) puts only"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    df_config c;
+    cfg_defaults(&c);
+    if (cases[i].components)
+      snprintf(c.delay_components, sizeof c.delay_components, "%s",
+               cases[i].components);
+    for (int j = 0; j < 2 && cases[i].sets[j]; j++)
+      assert_int_equal(cfg_set(&c, cases[i].sets[j]), 0);
+    gen_world *w = NULL;
+    assert_int_equal(gen_world_create(&c, &w), DF_EINPUT);
+    assert_null(w);
+    if (!strstr(df_errmsg(), cases[i].msg))
+      fail_msg("case %zu: '%s' not in '%s'", i, cases[i].msg, df_errmsg());
+  }
+}
+
+/* ---- the command ------------------------------------------------- */
+
+static char g_dir[] = "/tmp/test_gen_XXXXXX";
+
+/* The whole of a small file in g_dir ("" when it is missing). */
+static void slurp(const char *name, char *buf, size_t size)
+{
+  char path[300];
+  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  buf[0] = '\0';
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return;
+  size_t n = fread(buf, 1, size - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+}
+
+/* Whether name exists in g_dir. */
+static int exists(const char *name)
+{
+  char path[300];
+  snprintf(path, sizeof path, "%s/%s", g_dir, name);
+  return access(path, F_OK) == 0;
+}
+
+/* "dfbench generate ARGS" in g_dir on a world of 500 clicks; returns
+ * the exit status with stderr in err. */
+static int generate(const char *args, char *err, size_t size)
+{
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd,
+           "cd '%s' && '%s' generate --set generator.clicks=500 %s "
+           ">/dev/null 2>err.txt",
+           g_dir, DFB_BINARY, args);
+  int st = system(cmd);
+  slurp("err.txt", err, size);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Each case: the status, a line stderr must hold, and a file that must
+ * then exist (or, after a failure, must not). */
+static void test_cli(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *args;
+    int status;
+    const char *err;
+    const char *file;
+  } cases[] = {
+      /* data.* keys are checked but do not apply */
+      {"--set data.source=file -o d1.tsv", 0,
+       "warning: data.source = file does not apply: generate always "
+       "draws a synthetic world and reads no data.* key\n",
+       "d1.tsv"},
+      {"--set data.source=fil -o d2.tsv", 2,
+       "error: --set: data.source: 'fil' is not valid; choose one of "
+       "synthetic|file\n",
+       "d2.tsv"},
+      /* a malformed mixture fails whatever delay.family says */
+      {"--set delay.family=exponential --set delay.components=garbage "
+       "-o c1.tsv",
+       2,
+       "error: --set: delay.components: term 1 'garbage': unknown family "
+       "'garbage'; valid: exponential, weibull, lognormal, gamma\n",
+       "c1.tsv"},
+      /* -o: its directory is created; a directory is no file name */
+      {"-o new/sub/o1.tsv", 0,
+       "info: wrote new/sub/o1.tsv and "
+       "new/sub/o1.tsv.truth",
+       "new/sub/o1.tsv.truth"},
+      {"-o new", 2,
+       "error: -o new: is a directory; name the click log "
+       "to write in it\n",
+       "new/new"},
+      {"-o new/sub/o1.tsv/o2.tsv", 2,
+       "error: new/sub/o1.tsv: exists and is not a directory\n",
+       "new/sub/o1.tsv/o2.tsv"},
+      {"-o fresh/", 2,
+       "error: -o fresh/: names a directory; name the "
+       "click log to write in it\n",
+       "fresh"},
+      /* another layout: the flags inspect will need */
+      {"--set generator.int_features=0 --set generator.cat_features=2 "
+       "-o l1.tsv",
+       0,
+       "info: not the Criteo layout: read it with 'dfbench inspect l1.tsv "
+       "--int-features 0 --cat-features 2', and run --data it with the "
+       "same generator.int_features and cat_features\n",
+       "l1.tsv"},
+      /* ranges as typed */
+      {"--set generator.seed=-1 -o s1.tsv", 2,
+       "error: --set: generator.seed: -1 is out of range; valid: [0, "
+       "9007199254740992]\n",
+       "s1.tsv"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char err[4096];
+    int st = generate(cases[i].args, err, sizeof err);
+    if (st != cases[i].status || !strstr(err, cases[i].err))
+      fail_msg("'%s': status %d, stderr '%s'", cases[i].args, st, err);
+    if (exists(cases[i].file) != !cases[i].status)
+      fail_msg("'%s': %s %s", cases[i].args, cases[i].file,
+               cases[i].status ? "written" : "missing");
+  }
+}
+
+static int cli_setup(void **state)
+{
+  (void)state;
+  return mkdtemp(g_dir) ? 0 : -1;
+}
+
+static int cli_teardown(void **state)
+{
+  (void)state;
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+  return system(cmd) ? -1 : 0;
 }
 
 int main(void)
@@ -380,6 +527,7 @@ int main(void)
       cmocka_unit_test(test_missing_and_churn),
       cmocka_unit_test(test_determinism),
       cmocka_unit_test(test_bad_world),
+      cmocka_unit_test_setup_teardown(test_cli, cli_setup, cli_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

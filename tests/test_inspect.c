@@ -173,7 +173,8 @@ static void test_text_report(void **state)
       "clicks       8\n",
       "conversions  5\n",
       "cvr          0.6250 (62.50%)\n",
-      "time span    2.9d (clicks from 0 s to 250000 s, 3 days)\n",
+      "time span    2.9d (clicks from 0 s to 250000 s)\n",
+      "days         touching 3 calendar days (day 0 to 2)\n",
       "      0          3            2   0.6667\n",
       "      1          2            1   0.5000\n",
       "      2          3            2   0.6667\n",
@@ -250,6 +251,28 @@ static void test_errors(void **state)
   const char *bad = write_log(bad_buf, "bad.tsv", "0\t\t\n5\t12x\t\n");
   char def_buf[300];
   const char *def = write_log(def_buf, "def.tsv", "0\t\t\t\t\n");
+  /* Criteo lines of 19 fields, then one of 18 or 20 */
+  static const char criteo[] = "0\t\t1\t2\t3\t4\t5\t6\t7\t8\ta\tb\tc\td\te"
+                               "\tf\tg\th\ti\n";
+  char c18_buf[300], c20_buf[300], c0_buf[300];
+  char text[512];
+  snprintf(text, sizeof text, "%s%.*s\n", criteo,
+           (int)(strrchr(criteo, '\t') - criteo), criteo);
+  const char *c18 = write_log(c18_buf, "c18.tsv", text);
+  snprintf(text, sizeof text, "%.*s\tj\n%s", (int)strlen(criteo) - 1,
+           criteo, criteo);
+  const char *c20 = write_log(c20_buf, "c20.tsv", text);
+  /* what generate writes with no features: two times a line */
+  const char *c0 = write_log(c0_buf, "c0.tsv", "0\t\n5\t7\n");
+  /* a first line one byte over the 1 MiB limit */
+  char long_buf[300];
+  size_t n_long = ((size_t)1 << 20) + 1;
+  char *big = malloc(n_long + 2);
+  assert_non_null(big);
+  memset(big, '7', n_long);
+  memcpy(big + n_long, "\n", 2);
+  const char *long_log = write_log(long_buf, "long.tsv", big);
+  free(big);
   static const struct {
     const char *args[8];
     int status;
@@ -258,7 +281,27 @@ static void test_errors(void **state)
       {{"inspect", "@bad", "--int-features", "0", "--cat-features", "1"},
        2,
        "bad.tsv:2: field 2 (conv_ts): '12x' is not an integer\n"},
-      {{"inspect", "@def"}, 2, "def.tsv:1: expected 19 fields, found 5\n"},
+      /* without the flags the first line must be Criteo's */
+      {{"inspect", "@def"}, 2,
+       "def.tsv:1: expected 19 fields (the Criteo layout: 2 times, 8 "
+       "integer and 9 categorical features), found 5\n"
+       "dfbench: hint: for a log with other feature counts pass "
+       "--int-features N --cat-features M with N + M = 3\n"},
+      {{"inspect", "@c0", "--format", "tsv"}, 2,
+       "c0.tsv:1: expected 19 fields (the Criteo layout: 2 times, 8 "
+       "integer and 9 categorical features), found 2\n"
+       "dfbench: hint: for a log with other feature counts pass "
+       "--int-features N --cat-features M with N + M = 0\n"},
+      {{"inspect", "@c20"}, 2,
+       "c20.tsv:1: expected 19 fields (the Criteo layout: 2 times, 8 "
+       "integer and 9 categorical features), found 20\n"},
+      /* a malformed line after a good first line is named as before */
+      {{"inspect", "@c18"}, 2, "c18.tsv:2: expected 19 fields, found 18\n"},
+      {{"inspect", "@long"}, 2,
+       "long.tsv:1: line longer than 1048576 bytes\n"},
+      /* a flag given alone leaves the other count at Criteo's */
+      {{"inspect", "@c0", "--int-features", "0"}, 2,
+       "c0.tsv:1: expected 11 fields, found 2\n"},
       {{"inspect"}, 2, "error: inspect: no FILE given\n"
                        "try 'dfbench inspect --help'\n"},
       {{"inspect", "@bad", "--format", "csv"}, 2,
@@ -273,14 +316,20 @@ static void test_errors(void **state)
       {{"inspect", "@bad", "--bogus"}, 2, "unknown option '--bogus'\n"},
       {{"inspect", "@bad", "@def"}, 2, "one FILE only"},
       {{"inspect", "/nonexistent/x.tsv"}, 2,
-       "/nonexistent/x.tsv: cannot open: No such file or directory\n"},
+       "error: /nonexistent/x.tsv: no such file\n"},
+      {{"inspect", "@dir"}, 2, ": is a directory\n"},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     const char *args[8];
     for (int k = 0; k < 8; k++) {
       const char *a = cases[c].args[k];
-      args[k] = a && !strcmp(a, "@bad") ? bad
+      args[k] = a && !strcmp(a, "@bad")   ? bad
                 : a && !strcmp(a, "@def") ? def
+                : a && !strcmp(a, "@dir") ? g_dir
+                : a && !strcmp(a, "@c0")  ? c0
+                : a && !strcmp(a, "@c18") ? c18
+                : a && !strcmp(a, "@c20") ? c20
+                : a && !strcmp(a, "@long") ? long_log
                                           : a;
     }
     run_result r;
@@ -290,6 +339,22 @@ static void test_errors(void **state)
     if (!strstr(r.err, cases[c].err))
       fail_msg("case %zu: stderr '%s' lacks '%s'", c, r.err, cases[c].err);
   }
+}
+
+/* Another layout reads when both counts are given: what generate
+ * writes with no features at all. */
+static void test_other_layout(void **state)
+{
+  (void)state;
+  char path_buf[300];
+  const char *path = write_log(path_buf, "c0.tsv", "0\t\n5\t7\n");
+  const char *args[] = {"inspect",        path, "--int-features", "0",
+                        "--cat-features", "0",  NULL};
+  run_result r;
+  run(&r, args);
+  assert_int_equal(r.status, 0);
+  assert_string_equal(r.err, "");
+  assert_non_null(strstr(r.out, "clicks       2\nconversions  1\n"));
 }
 
 static void test_help(void **state)
@@ -302,6 +367,9 @@ static void test_help(void **state)
   assert_string_equal(r.err, "");
   assert_non_null(strstr(r.out, "usage: dfbench inspect FILE"));
   assert_non_null(strstr(r.out, "share_within_15m"));
+  assert_non_null(strstr(r.out, "Criteo layout, 19 fields a line"));
+  assert_non_null(strstr(r.out, "touching N calendar days"));
+  assert_non_null(strstr(r.out, "longer than 1 MiB (1048576 bytes)"));
 }
 
 static int group_setup(void **state)
@@ -315,9 +383,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
   (void)state;
-  static const char *const names[] = {"stdout", "stderr",    "hand.tsv",
-                                      "noconv.tsv", "empty.tsv", "bad.tsv",
-                                      "def.tsv"};
+  static const char *const names[] = {
+      "stdout",  "stderr",  "hand.tsv", "noconv.tsv", "empty.tsv",
+      "bad.tsv", "def.tsv", "c0.tsv",   "c18.tsv",    "c20.tsv",
+      "long.tsv"};
   char p[300];
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     snprintf(p, sizeof p, "%s/%s", g_dir, names[i]);
@@ -334,6 +403,7 @@ int main(void)
       cmocka_unit_test(test_no_conversions),
       cmocka_unit_test(test_empty_file),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_other_layout),
       cmocka_unit_test(test_help),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -459,7 +459,7 @@ static void test_cli_usage(void **state)
       {"-o x --shard 2/2", "--shard 2/2: I must be in 0..1"},
       {"-o x --seeds 0", "--seeds 0: expected a whole number in [1,"},
       {"-o x --jobs two", "--jobs two: expected a whole number"},
-      {"-o x --frobnicate", "unexpected argument '--frobnicate'"},
+      {"-o x --frobnicate", "unknown option '--frobnicate'"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     int st = sh("cd %s && '%s' sweep %s >/dev/null 2>%s/err.txt", dir,

@@ -399,7 +399,7 @@ static void test_errors(void **state)
        "csv",
        1},
       {"%s/run %s/run", "unexpected argument", 1},
-      {"--bogus %s", "unexpected argument '--bogus'", 1},
+      {"--bogus %s", "unknown option '--bogus'", 1},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char args[1200];
