@@ -29,7 +29,9 @@ static const char usage[] =
     "  -c, --config FILE      INI file read over the built-in defaults\n"
     "  --set SECTION.KEY=VAL  override one key (repeatable)\n"
     "  --data FILE            a Criteo-layout log instead of a generated\n"
-    "                         world (FILE.truth is read when present)\n"
+    "                         world (FILE.truth is read when present); its\n"
+    "                         feature counts are generator.int_features\n"
+    "                         and generator.cat_features (8 and 9)\n"
     "  --methods LIST         comma-separated methods, or all (default)\n"
     "  --predictions          also write DIR/predictions/METHOD.tsv\n"
     "  -o, --output DIR       results directory (created if needed)\n"
@@ -95,7 +97,7 @@ static int load_clicks(const df_config *cfg, df_clicks **log)
   int rc = gen_world_create(cfg, &w);
   if (rc)
     return rc;
-  log_info("generating seed=%lld clicks=%lld days=%g", 
+  log_info("generating seed=%lld clicks=%lld days=%g",
            (long long)cfg->gen_seed, (long long)cfg->gen_clicks,
            cfg->gen_days);
   progress *bar = progress_create("generate");
@@ -151,8 +153,18 @@ int cmd_run(int argc, char **argv)
            strcmp(cfg.data_source, "file") ? "synthetic" : cfg.data_path);
   df_clicks *log = NULL;
   rc = load_clicks(&cfg, &log);
-  if (rc)
-    return cli_fail(rc);
+  if (rc) {
+    int fail = cli_fail(rc), fields = 0;
+    int expect = 2 + cfg.gen_int_features + cfg.gen_cat_features;
+    if (!strcmp(cfg.data_source, "file") &&
+        !clicklog_first_fields(cfg.data_path, &fields) && fields > 2 &&
+        fields != expect)
+      log_hint("the log's first line has %d features; pass --set "
+               "generator.int_features=N --set generator.cat_features=M "
+               "with N + M = %d",
+               fields - 2, fields - 2);
+    return fail;
+  }
 
   run_options opt = {a.predictions ? pred_dir : NULL, a.force};
   run_report rep;

@@ -291,9 +291,21 @@ static void test_cli_errors(void **state)
                       DFB_BINARY, small, dir),
                    0);
 
-  static const struct {
+  /* A log of another layout, read as Criteo's: the hint says the fix. */
+  assert_int_equal(sh("'%s' -q generate --set generator.clicks=500 "
+                      "--set generator.days=4 --set generator.int_features=2 "
+                      "--set generator.cat_features=3 -o %s/w5.tsv",
+                      DFB_BINARY, dir),
+                   0);
+  char w5[300];
+  snprintf(w5, sizeof w5, "--data %s/w5.tsv", dir);
+
+  const struct {
     const char *args, *want;
   } cases[] = {
+      {w5, "first line has 5 features; pass --set "
+           "generator.int_features=N --set generator.cat_features=M with "
+           "N + M = 5"},
       {"--methods esdfm,bogus", "unknown method 'bogus'"},
       {"--set stream.interval=0s", "stream.interval"},
       {"--set model.type=svm", "choose one of lr|mlp"},
