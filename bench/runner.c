@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 
 #include "bench/progress.h"
 #include "models/features.h"
@@ -140,6 +138,46 @@ static void enc_row(const shared *sh, const aux_type *a, uint32_t row,
   }
 }
 
+/* splitmix64: the shuffle's generator (Steele, Lea and Flood, OOPSLA
+ * 2014), one 64-bit state a stream. */
+static uint64_t shuffle_next(uint64_t *state)
+{
+  uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+/* A uniform integer below bound (1 <= bound < 2^32), by Lemire's
+ * multiply-and-reject ("Fast random integer generation in an interval",
+ * ACM TOMACS 2019): exact, and nearly always one draw. */
+static uint32_t shuffle_below(uint64_t *state, uint32_t bound)
+{
+  uint64_t m = (shuffle_next(state) >> 32) * (uint64_t)bound;
+  uint32_t low = (uint32_t)m;
+  if (low < bound) {
+    uint32_t floor = (uint32_t)(-bound) % bound;
+    while (low < floor) {
+      m = (shuffle_next(state) >> 32) * (uint64_t)bound;
+      low = (uint32_t)m;
+    }
+  }
+  return (uint32_t)(m >> 32);
+}
+
+/* Fisher-Yates over ev[0..n), n < 2^32 (the clock's limit): several
+ * times faster than gsl_ran_shuffle's byte-wise swaps, which took a fifth
+ * of a default run. */
+static void shuffle_events(replay_event *ev, size_t n, uint64_t *state)
+{
+  for (size_t i = n; i > 1; i--) {
+    size_t j = shuffle_below(state, (uint32_t)i);
+    replay_event t = ev[i - 1];
+    ev[i - 1] = ev[j];
+    ev[j] = t;
+  }
+}
+
 /* Train l for model.epochs passes over the pre-training clicks in a
  * shuffled order (seeded by model.seed and salt), as pseudo-events whose
  * time and label are what is known at sh->pre_now.  With loss NULL the
@@ -160,8 +198,7 @@ static int pretrain(shared *sh, learner *l, loss_fn loss,
   replay_event *ev = malloc(n * sizeof *ev);
   uint32_t *xb = malloc(batch * width * sizeof *xb);
   float *yb = malloc(batch * sizeof *yb);
-  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-  if (!ev || !xb || !yb || !r) {
+  if (!ev || !xb || !yb) {
     rc = df_fail(DF_ENOMEM, "out of memory for pre-training");
     goto cleanup;
   }
@@ -171,14 +208,21 @@ static int pretrain(shared *sh, learner *l, loss_fn loss,
                            .label = (uint8_t)replay_known(
                                sh->log->conv_ts[row], sh->pre_now)};
   }
-  gsl_rng_set(r, (unsigned long)((uint64_t)cfg->model_seed * 1000003u +
-                                 salt));
+  uint64_t state = (uint64_t)cfg->model_seed * 1000003u + salt;
 
   for (int epoch = 0; epoch < cfg->model_epochs && !rc; epoch++) {
-    gsl_ran_shuffle(r, ev, n, sizeof *ev);
+    shuffle_events(ev, n, &state);
     for (size_t b = 0; b < n && !rc; b += batch) {
       size_t nb = n - b < batch ? n - b : batch;
+      /* Gather the batch; the rows are scattered, so fetch ahead the
+       * encoded row and the times a method's loss reads. */
       for (size_t i = 0; i < nb; i++) {
+        if (i + 8 < nb) {
+          uint32_t ahead = ev[b + i + 8].row;
+          __builtin_prefetch(sh->x + (size_t)ahead * (size_t)sh->width);
+          __builtin_prefetch(&sh->log->click_ts[ahead]);
+          __builtin_prefetch(&sh->log->conv_ts[ahead]);
+        }
         enc_row(sh, a, ev[b + i].row, 0, xb + i * width);
         yb[i] = ev[b + i].label;
       }
@@ -200,7 +244,6 @@ cleanup:
   free(ev);
   free(xb);
   free(yb);
-  gsl_rng_free(r);
   return rc;
 }
 
