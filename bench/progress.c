@@ -15,6 +15,7 @@ struct progress {
   double start, last_draw, last_share;
   int last_tenth;
   long long first_count, last_count; /* progress_count; -1 before */
+  int lines;                         /* progress_lines drawn */
 };
 
 static double now(void)
@@ -76,9 +77,52 @@ void progress_finish(progress *p)
 {
   if (!p)
     return;
-  if (p->tty && !p->quiet && p->last_share >= 0)
+  if (p->tty && !p->quiet && p->lines > 0)
+    fprintf(stderr, "\033[%dA\r\033[J", p->lines); /* up, clear below */
+  else if (p->tty && !p->quiet && p->last_share >= 0)
     fprintf(stderr, "\r%*s\r", 78, "");
+  fflush(stderr);
   free(p);
+}
+
+void progress_lines(progress *p, const char *const *names,
+                    const double *done, int n)
+{
+  if (!p || p->quiet || n <= 0)
+    return;
+  double mean = 0;
+  for (int i = 0; i < n; i++)
+    mean += done[i] / n;
+  if (!p->tty) {
+    progress_update(p, mean);
+    return;
+  }
+  double t = now();
+  if (p->lines > 0 && t - p->last_draw < 0.1 && mean < 1)
+    return;
+  p->last_draw = t;
+  p->last_share = mean;
+
+  /* Back to the first line, then one line a task: its bar, its share,
+   * and the elapsed time on the last line. */
+  if (p->lines > 0)
+    fprintf(stderr, "\033[%dA", p->lines);
+  for (int i = 0; i < n; i++) {
+    char bar[31];
+    int fill = (int)(done[i] * 30);
+    fill = fill < 0 ? 0 : fill > 30 ? 30 : fill;
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(30 - fill));
+    bar[30] = '\0';
+    fprintf(stderr, "\r%-10s %-10s [%s] %3.0f%%\033[K\n",
+            i == 0 ? p->label : "", names[i], bar, 100 * done[i]);
+  }
+  double elapsed = t - p->start;
+  double eta = mean > 0.01 ? elapsed * (1 - mean) / mean : 0;
+  fprintf(stderr, "\r%-10s %5.0fs elapsed  eta %5.0fs\033[K\n", "",
+          elapsed, eta);
+  p->lines = n + 1;
+  fflush(stderr);
 }
 
 /* Seconds as a person reads them: 42s, 7m05s, 3h25m. */

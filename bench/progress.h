@@ -24,6 +24,13 @@ void progress_finish(progress *p);
  * estimate uses the rate since the first call, so units finished
  * before it (a resumed sweep) do not make it optimistic. */
 void progress_count(progress *p, size_t done, size_t total);
+/* Several tasks side by side (the methods of a run): done[i] in [0, 1]
+ * for names[i], i < n.  On a terminal one line each with its bar,
+ * redrawn in place at most ten times a second (progress_finish clears
+ * them); otherwise the key=value lines of progress_update for the mean
+ * share. */
+void progress_lines(progress *p, const char *const *names,
+                    const double *done, int n);
 /* A callback for APIs that report progress through void *ctx. */
 void progress_callback(void *ctx, double done);
 

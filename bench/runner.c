@@ -50,6 +50,7 @@ typedef struct shared {
   learner *own[MAX_METHODS]; /* methods' own pre-trained models */
   int status[MAX_METHODS]; /* per method */
   atomic_size_t steps_done;
+  atomic_size_t method_steps[MAX_METHODS]; /* stream steps per method */
   size_t steps_total;
 } shared;
 
@@ -80,10 +81,26 @@ static void *pool_worker(void *arg)
   return NULL;
 }
 
-/* Run the jobs; the calling thread draws progress (label) meanwhile.
- * Which thread runs a job never changes its result. */
+/* The stream's progress, one line a method on a terminal. */
+static void draw_methods(shared *sh, progress *bar)
+{
+  const char *names[MAX_METHODS];
+  double done[MAX_METHODS];
+  size_t steps = replay_steps(&sh->clock);
+  for (int i = 0; i < sh->n_methods; i++) {
+    names[i] = sh->methods[i]->name;
+    done[i] = steps ? (double)atomic_load(&sh->method_steps[i]) /
+                          (double)steps
+                    : 1;
+  }
+  progress_lines(bar, names, done, sh->n_methods);
+}
+
+/* Run the jobs; the calling thread draws progress (label) meanwhile,
+ * per method when per_method is set.  Which thread runs a job never
+ * changes its result. */
 static void pool_run(shared *sh, void (*fn)(shared *, int), int n,
-                     const char *label)
+                     const char *label, int per_method)
 {
   pool p = {.fn = fn, .sh = sh, .n = n};
   int threads = sh->cfg->run_threads < n ? sh->cfg->run_threads : n;
@@ -99,7 +116,9 @@ static void pool_run(shared *sh, void (*fn)(shared *, int), int n,
   while (atomic_load(&p.finished) < n) {
     struct timespec pause = {0, 100 * 1000 * 1000};
     nanosleep(&pause, NULL);
-    if (sh->steps_total)
+    if (per_method)
+      draw_methods(sh, bar);
+    else if (sh->steps_total)
       progress_update(bar, (double)atomic_load(&sh->steps_done) /
                                (double)sh->steps_total);
   }
@@ -510,6 +529,7 @@ static int stream_method(shared *sh, const method_type *m, run_method *res)
       rc = score_interval(res, ms, t + 1, b.pred, b.y, n, pf.f);
     }
     atomic_fetch_add(&sh->steps_done, 1);
+    atomic_fetch_add(&sh->method_steps[res - sh->results], 1);
   }
   if (!rc)
     rc = metric_stream_finish(ms, &res->summary);
@@ -534,10 +554,6 @@ static void method_job(shared *sh, int job)
   res->seconds = now_seconds() - t0;
   if (rc)
     log_error("method %s: %s", m->name, df_errmsg());
-  else
-    log_info("method=%s auc=%.4f pr_auc=%.4f nll=%.4f seconds=%.1f",
-             m->name, res->summary.mean.auc, res->summary.mean.pr_auc,
-             res->summary.mean.nll, res->seconds);
   sh->status[job] = rc;
 }
 
@@ -710,7 +726,7 @@ int runner_run(const df_config *cfg, df_clicks *log, const run_options *opt,
   size_t batches = (sh.clock.click_off[0] + (size_t)cfg->model_batch - 1) /
                    (size_t)cfg->model_batch;
   sh.steps_total = (size_t)jobs * (size_t)cfg->model_epochs * batches;
-  pool_run(&sh, pretrain_job, jobs, "pretrain");
+  pool_run(&sh, pretrain_job, jobs, "pretrain", 0);
   for (int j = 0; j < jobs && !rc; j++)
     if (sh.pre_status[j])
       rc = df_fail(sh.pre_status[j], "pre-training failed");
@@ -724,11 +740,19 @@ int runner_run(const df_config *cfg, df_clicks *log, const run_options *opt,
   log_info("stream: %zu steps of %gs over %zu clicks, %d methods",
            steps, cfg->stream_interval,
            log->n - sh.clock.click_off[0], sh.n_methods);
-  pool_run(&sh, method_job, sh.n_methods, "stream");
+  pool_run(&sh, method_job, sh.n_methods, "stream", 1);
   for (int i = 0; i < sh.n_methods && !rc; i++)
     if (sh.status[i])
       rc = df_fail(sh.status[i], "method %s failed",
                    sh.methods[i]->name);
+
+  /* A line a method, once the live lines are gone. */
+  for (int i = 0; i < sh.n_methods && !rc; i++) {
+    const run_method *res = &sh.results[i];
+    log_info("method=%s auc=%.4f pr_auc=%.4f nll=%.4f seconds=%.1f",
+             res->name, res->summary.mean.auc, res->summary.mean.pr_auc,
+             res->summary.mean.nll, res->seconds);
+  }
   out->n = sh.n_methods;
   if (!rc && log->truth_p) {
     rc = score_truth(&sh, &sh.results[sh.n_methods]);
