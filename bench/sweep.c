@@ -67,11 +67,15 @@ static int check_value(const df_config *base, const char *key,
   return apply_value(&c, key, value);
 }
 
-static int add_value(sweep_axis *a, const char *text, char *v)
+/* Add value number pos (from 1) of the axis written as text. */
+static int add_value(sweep_axis *a, const char *text, int pos, char *v)
 {
   v = trim(v);
   if (!*v)
-    return df_fail(DF_EINPUT, "--grid %s: an empty value", text);
+    return df_fail(DF_EINPUT,
+                   "--grid %s: value %d is empty (two separators in a "
+                   "row, or one at an end)",
+                   text, pos);
   if (a->n == SWEEP_MAX_VALUES)
     return df_fail(DF_EINPUT, "--grid %s: more than %d values", text,
                    SWEEP_MAX_VALUES);
@@ -117,24 +121,26 @@ int sweep_add_grid(sweep_spec *s, const df_config *base, const char *text)
                    "--jobs to use more cores",
                    text);
 
-  /* The values: split on ';' when there is one, else on ','. */
+  /* The values: split on ';' when there is one, else on ','.  Every
+   * field counts, empty ones too: "5m,,1h" is a typo, not two values. */
   sweep_axis *a = &s->axis[s->n_axes];
   memset(a, 0, sizeof *a);
   strcpy(a->key, key);
-  const char *sep = strchr(values, ';') ? ";" : ",";
-  char *save = NULL;
-  for (char *p = values;; p = NULL) {
-    char *v = strtok_r(p, sep, &save);
-    if (!v)
-      break;
-    int rc = add_value(a, text, v);
+  if (!*trim(values))
+    return df_fail(DF_EINPUT, "--grid %s: no value given", text);
+  char sep = strchr(values, ';') ? ';' : ',';
+  for (char *v = values, *end;; v = end + 1) {
+    end = strchr(v, sep);
+    if (end)
+      *end = '\0';
+    int rc = add_value(a, text, a->n + 1, v);
     if (!rc)
       rc = check_value(base, key, a->value[a->n - 1]);
     if (rc)
       return rc;
+    if (!end)
+      break;
   }
-  if (a->n == 0)
-    return df_fail(DF_EINPUT, "--grid %s: no value given", text);
 
   /* Two spellings of one setting (15m and 900s) would be one cell
    * twice under two names. */

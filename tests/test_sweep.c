@@ -152,6 +152,13 @@ static void test_grid_errors(void **state)
       {"elapsed=5m", "expected KEY=V1,V2,..."},
       {"esdfm.elapsed", "expected KEY=V1,V2,..."},
       {"esdfm.elapsed=", "no value given"},
+      {"esdfm.elapsed= ", "no value given"},
+      {"esdfm.elapsed=5m,,1h", "--grid esdfm.elapsed=5m,,1h: value 2 is "
+                               "empty"},
+      {"esdfm.elapsed=5m,1h,", "value 3 is empty"},
+      {"esdfm.elapsed=,5m", "value 1 is empty"},
+      {"esdfm.elapsed=5m, ,1h", "value 2 is empty"},
+      {"model.hidden=64,32;;128", "value 2 is empty"},
       {"esdfm.elapsed=5m,1h,5m", "value '5m' appears twice"},
       {"run.threads=1,2", "run.threads never changes results"},
       {"esdfm.elapsed=15m,1h,900s", "'15m' and '900s' are the same "
@@ -471,15 +478,26 @@ static void test_cli_usage(void **state)
     free(err);
   }
 
-  /* A bad grid is a config error naming the key, before any work. */
-  int st = sh("'%s' sweep --grid esdfm.elapsed=5m,later -o %s/g "
-              ">/dev/null 2>%s/err.txt",
-              DFB_BINARY, dir, dir);
-  char *err = err_text();
-  assert_int_equal(st, 2);
-  assert_non_null(strstr(err, "esdfm.elapsed: 'later' is not a duration"));
-  free(err);
-  assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  /* A bad grid is a config error naming the key and the value, before
+   * any work. */
+  static const struct {
+    const char *grid, *want;
+  } bad[] = {
+      {"esdfm.elapsed=5m,later", "esdfm.elapsed: 'later' is not a duration"},
+      {"esdfm.elapsed=5m,,1h", "--grid esdfm.elapsed=5m,,1h: value 2 is "
+                               "empty"},
+  };
+  int st;
+  char *err;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    st = sh("'%s' sweep --grid %s -o %s/g >/dev/null 2>%s/err.txt",
+            DFB_BINARY, bad[i].grid, dir, dir);
+    err = err_text();
+    if (st != 2 || !strstr(err, bad[i].want))
+      fail_msg("grid %s: exit %d, message '%s'", bad[i].grid, st, err);
+    free(err);
+    assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  }
 
   /* Every cell's methods are known before any cell runs. */
   st = sh("'%s' sweep --grid 'run.methods=pretrain;esdfm,bogus' -o %s/g "
