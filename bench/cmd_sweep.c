@@ -169,6 +169,12 @@ int cmd_sweep(int argc, char **argv)
     rc = cli_load_config(cfg, a.config, a.sets, a.n_sets);
   else
     df_fail(rc, "out of memory");
+  if (!rc && a.methods)
+    sweep_label_origin(cfg, "run.methods", "--methods");
+  if (!rc && a.data) {
+    sweep_label_origin(cfg, "data.source", "--data");
+    sweep_label_origin(cfg, "data.path", "--data");
+  }
   if (!rc && a.n_grids == 0 && seeds == 1)
     log_warn("no --grid and one seed: the sweep has a single cell");
   for (int i = 0; i < a.n_grids && !rc; i++)

@@ -42,15 +42,31 @@ static char *trim(char *s)
   return s;
 }
 
-/* Apply "key=value" to cfg; the message of a bad value names --grid
- * instead of cfg_set's "--set". */
+void sweep_label_origin(df_config *cfg, const char *key, const char *origin)
+{
+  /* df_config.origin is indexed like the key table (sim/config.h). */
+  char section[96];
+  const char *dot = strchr(key, '.');
+  if (!dot || (size_t)(dot - key) >= sizeof section)
+    return;
+  snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+  int n;
+  const cfg_key *all = cfg_keys(&n), *k = cfg_find(section, dot + 1);
+  if (k)
+    snprintf(cfg->origin[k - all], sizeof cfg->origin[0], "%s", origin);
+}
+
+/* Apply "key=value" to cfg; the message of a bad value, now or later,
+ * names --grid instead of cfg_set's "--set". */
 static int apply_value(df_config *cfg, const char *key, const char *value)
 {
   char assign[SWEEP_MAX_VALUE + 128];
   snprintf(assign, sizeof assign, "%s=%s", key, value);
   int rc = cfg_set(cfg, assign);
-  if (!rc)
+  if (!rc) {
+    sweep_label_origin(cfg, key, "--grid");
     return 0;
+  }
   const char *msg = df_errmsg();
   if (!strncmp(msg, "--set: ", 7))
     msg += 7;
@@ -877,6 +893,12 @@ int sweep_run(const sweep_spec *s, const df_config *base,
     else
       todo[n_todo++] = k;
   }
+  /* A job array with more tasks than cells is legitimate, but a shard
+   * number past the cells is more often a mistyped N. */
+  if (!out->mine)
+    log_warn("--shard %d/%d: the sweep has %zu cells, none of them k "
+             "with k mod %d = %d; this shard has nothing to run",
+             opt->shard, opt->shards, out->cells, opt->shards, opt->shard);
   log_info("sweep: %zu cells, %zu in shard %d/%d, %zu already finished, "
            "%zu to run, %d at a time",
            out->cells, out->mine, opt->shard, opt->shards, out->skipped,

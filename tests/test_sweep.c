@@ -403,6 +403,17 @@ static void test_cli_shards(void **state)
   assert_int_equal(sweep("s", "--shard 0/2"), 0);
   char *a = slurp("%s/a/sweep.csv", dir), *s = slurp("%s/s/sweep.csv", dir);
   assert_string_equal(a, s);
+
+  /* A shard past the 4 cells runs nothing, says so, and leaves the
+   * table as it was. */
+  assert_int_equal(sweep("s", "--shard 5/8"), 0);
+  char *err = err_text();
+  assert_non_null(strstr(err, "warning: --shard 5/8: the sweep has 4 "
+                              "cells, none of them k with k mod 8 = 5"));
+  free(err);
+  free(s);
+  s = slurp("%s/s/sweep.csv", dir);
+  assert_string_equal(a, s);
   free(half);
   free(a);
   free(s);
@@ -499,15 +510,27 @@ static void test_cli_usage(void **state)
     assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
   }
 
-  /* Every cell's methods are known before any cell runs. */
-  st = sh("'%s' sweep --grid 'run.methods=pretrain;esdfm,bogus' -o %s/g "
-          ">/dev/null 2>%s/err.txt",
-          DFB_BINARY, dir, dir);
-  err = err_text();
-  assert_int_equal(st, 2);
-  assert_non_null(strstr(err, "unknown method 'bogus'"));
-  free(err);
-  assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  /* Every cell's methods are known before any cell runs, and the
+   * message names the option the user typed. */
+  static const struct {
+    const char *args, *want;
+  } methods[] = {
+      {"--grid 'run.methods=pretrain;esdfm,bogus'",
+       "--grid: run.methods: unknown method 'bogus'"},
+      {"--methods esdfm,foo", "--methods: run.methods: unknown method "
+                              "'foo'"},
+      {"--set run.methods=esdfm,foo", "--set: run.methods: unknown method "
+                                      "'foo'"},
+  };
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+    st = sh("'%s' sweep %s -o %s/g >/dev/null 2>%s/err.txt", DFB_BINARY,
+            methods[i].args, dir, dir);
+    err = err_text();
+    if (st != 2 || !strstr(err, methods[i].want))
+      fail_msg("%s: exit %d, message '%s'", methods[i].args, st, err);
+    free(err);
+    assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  }
 
   assert_int_equal(sh("'%s' sweep --help >%s/out.txt", DFB_BINARY, dir), 0);
   char *out = slurp("%s/out.txt", dir);
