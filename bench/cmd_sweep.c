@@ -49,8 +49,9 @@ static const char usage[] =
     "from every finished cell at the end of each run.\n"
     "\n"
     "Rerunning the same command resumes: finished cells are skipped and\n"
-    "a cell without its marker is cleaned and run again.  A different\n"
-    "grid, seeds or configuration in an existing DIR is refused (exit 2).\n"
+    "a cell without its marker, or whose summary.csv does not read back\n"
+    "whole, is cleaned and run again.  A different grid, seeds or\n"
+    "configuration in an existing DIR is refused (exit 2).\n"
     "Shards may share DIR (a shared file system): each runs its cells\n"
     "and rebuilds sweep.csv from all finished ones, so the last to end\n"
     "leaves the complete table.\n"
@@ -197,7 +198,7 @@ int cmd_sweep(int argc, char **argv)
   if (!rc)
     return 0;
   status = cli_fail(rc);
-  if (st.hint)
+  if (*st.hint)
     log_hint("%s", st.hint);
   return status;
 }

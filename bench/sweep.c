@@ -684,10 +684,12 @@ static void put_field(FILE *f, const char *t)
   fputc('"', f);
 }
 
-/* The rows of one finished cell's summary.csv, grid values and seed in
- * front, seconds (the last column) left out. */
-static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
-                    FILE *f, size_t *rows)
+/* The text of a finished cell's summary.csv (the caller frees it),
+ * checked to be what runner_write writes: the header, then at least one
+ * whole line with as many fields.  A done marker promises that; disk
+ * trouble or a hand edit can break the promise.  DF_EINPUT names the
+ * file and the line otherwise. */
+static int cell_summary(const char *cell_dir, char **out)
 {
   char path[4600], *text;
   snprintf(path, sizeof path, "%s/summary.csv", cell_dir);
@@ -695,12 +697,48 @@ static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
   if (rc)
     return rc;
   if (!text)
-    return df_fail(DF_EINPUT, "%s: missing in a finished cell", path);
+    return df_fail(DF_EINPUT, "%s: missing", path);
   size_t hl = strlen(summary_header);
-  if (strncmp(text, summary_header, hl) || text[hl] != '\n') {
-    free(text);
-    return df_fail(DF_EINPUT, "%s: unexpected header", path);
+  int want = 1;
+  for (const char *c = summary_header; *c; c++)
+    want += *c == ',';
+  if (strncmp(text, summary_header, hl) || text[hl] != '\n')
+    rc = df_fail(DF_EINPUT, "%s:1: not summary.csv's header", path);
+  long lineno = 2;
+  for (const char *line = text + hl + 1; !rc && *line; lineno++) {
+    const char *nl = strchr(line, '\n');
+    int n = 1;
+    for (const char *c = line; nl && c < nl; c++)
+      n += *c == ',';
+    if (!nl)
+      rc = df_fail(DF_EINPUT, "%s:%ld: the last line is cut short", path,
+                   lineno);
+    else if (n != want)
+      rc = df_fail(DF_EINPUT, "%s:%ld: %d fields, the header has %d", path,
+                   lineno, n, want);
+    else
+      line = nl + 1;
   }
+  if (!rc && lineno == 2)
+    rc = df_fail(DF_EINPUT, "%s: no rows", path);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  *out = text;
+  return 0;
+}
+
+/* The rows of one finished cell's summary.csv, grid values and seed in
+ * front, seconds (the last column) left out. */
+static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
+                    FILE *f, size_t *rows)
+{
+  char *text;
+  int rc = cell_summary(cell_dir, &text);
+  if (rc)
+    return rc;
+  size_t hl = strlen(summary_header);
   int idx[SWEEP_MAX_AXES], seed;
   sweep_coords(s, k, idx, &seed);
   for (char *line = text + hl + 1, *next; *line; line = next) {
@@ -722,8 +760,10 @@ static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
   return 0;
 }
 
-int sweep_write_csv(const sweep_spec *s, const df_config *base,
-                    const char *dir, size_t *rows_out)
+/* sweep_write_csv; *bad receives the cell whose summary.csv could not
+ * be read (or stays as it was). */
+static int write_csv(const sweep_spec *s, const df_config *base,
+                     const char *dir, size_t *rows_out, size_t *bad)
 {
   static _Thread_local df_config cfg;
   char path[4600];
@@ -748,8 +788,9 @@ int sweep_write_csv(const sweep_spec *s, const df_config *base,
     sweep_cell_name(s, k, name, sizeof name);
     snprintf(cell_dir, sizeof cell_dir, "%s/cells/%s", dir, name);
     rc = sweep_cell_config(s, base, k, &cfg);
-    if (!rc && sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
-      rc = csv_cell(s, cell_dir, k, o.f, &rows);
+    if (!rc && sweep_cell_done(cell_dir, sweep_config_hash(&cfg)) &&
+        (rc = csv_cell(s, cell_dir, k, o.f, &rows)))
+      *bad = k;
   }
   if (rc) {
     out_abort(&o);
@@ -758,6 +799,13 @@ int sweep_write_csv(const sweep_spec *s, const df_config *base,
   if (rows_out)
     *rows_out = rows;
   return out_commit(&o);
+}
+
+int sweep_write_csv(const sweep_spec *s, const df_config *base,
+                    const char *dir, size_t *rows)
+{
+  size_t bad;
+  return write_csv(s, base, dir, rows, &bad);
 }
 
 /* ---- running cells side by side ---- */
@@ -864,8 +912,8 @@ int sweep_run(const sweep_spec *s, const df_config *base,
   if (!rc) {
     const char *hint = NULL;
     rc = spec_claim(opt->dir, text, opt->force, &hint);
-    if (rc == DF_EINPUT)
-      out->hint = hint;
+    if (rc == DF_EINPUT && hint)
+      snprintf(out->hint, sizeof out->hint, "%s", hint);
   }
   snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->dir);
   if (!rc)
@@ -888,7 +936,18 @@ int sweep_run(const sweep_spec *s, const df_config *base,
     snprintf(cell_dir, sizeof cell_dir, "%s/%s", cells_dir, name);
     sweep_cell_config(s, base, k, &cfg);
     out->mine++;
-    if (sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
+    char *summary = NULL;
+    int done = sweep_cell_done(cell_dir, sweep_config_hash(&cfg));
+    /* A finished cell whose summary cannot be read is run again: its
+     * configuration is known and its results are deterministic, so
+     * that costs one cell's time and loses nothing. */
+    if (done && cell_summary(cell_dir, &summary)) {
+      log_warn("cell %s is marked done but %s; running it again", name,
+               df_errmsg());
+      done = 0;
+    }
+    free(summary);
+    if (done)
       out->skipped++;
     else
       todo[n_todo++] = k;
@@ -915,8 +974,24 @@ int sweep_run(const sweep_spec *s, const df_config *base,
   pthread_mutex_destroy(&p.lock);
   out->ran = atomic_load(&p.finished);
 
-  /* sweep.csv from every finished cell, whatever happened above. */
-  rc = sweep_write_csv(s, base, opt->dir, &out->rows);
+  /* sweep.csv from every finished cell, whatever happened above.  A
+   * cell this shard does not own is run again by its own shard. */
+  size_t bad = out->cells;
+  rc = write_csv(s, base, opt->dir, &out->rows, &bad);
+  if (rc && bad < out->cells) {
+    char name[256];
+    sweep_cell_name(s, bad, name, sizeof name);
+    if (opt->shards > 1 && !sweep_in_shard(bad, opt->shard, opt->shards))
+      snprintf(out->hint, sizeof out->hint,
+               "cell %s belongs to shard %zu/%d: rerun that shard's "
+               "command, which runs a finished cell again when its "
+               "summary.csv cannot be read",
+               name, bad % (size_t)opt->shards, opt->shards);
+    else
+      snprintf(out->hint, sizeof out->hint,
+               "rerun the same command: it runs a finished cell again "
+               "when its summary.csv cannot be read");
+  }
   if (p.status)
     rc = df_fail(p.status, "%s", p.msg);
 

@@ -24,8 +24,9 @@
  * base configuration (every key but run.threads, which never changes
  * results); every later run in DIR, any shard, must match it.  A cell
  * is finished only when DIR/cells/NAME/done, written atomically after
- * its results, holds the hash of the cell's configuration; any other
- * cell directory is cleaned and run again.  DIR/sweep.csv is rebuilt
+ * its results, holds the hash of the cell's configuration and its
+ * summary.csv reads back whole; any other cell directory is cleaned and
+ * run again.  DIR/sweep.csv is rebuilt
  * from every finished cell at the end of each run and renamed into
  * place, so shards sharing DIR combine without a merge step.
  *
@@ -99,12 +100,12 @@ typedef struct sweep_options {
 } sweep_options;
 
 typedef struct sweep_stats {
-  size_t cells;     /* in the whole sweep */
-  size_t mine;      /* in this shard */
-  size_t skipped;   /* already finished */
-  size_t ran;       /* run now */
-  size_t rows;      /* rows of the rebuilt sweep.csv */
-  const char *hint; /* a likely fix after an error, or NULL */
+  size_t cells;   /* in the whole sweep */
+  size_t mine;    /* in this shard */
+  size_t skipped; /* already finished */
+  size_t ran;     /* run now */
+  size_t rows;    /* rows of the rebuilt sweep.csv */
+  char hint[512]; /* a likely fix after an error, or "" */
 } sweep_stats;
 
 /* Run the cells of opt's shard that are not finished, opt->jobs at a

@@ -391,6 +391,55 @@ static void test_cli_resume(void **state)
   free(r);
 }
 
+/* A finished cell whose summary.csv no longer reads back (a foreign
+ * header, a line cut short) is run again by its shard with a warning
+ * naming it; another shard cannot run it, so it stops with the cell
+ * named and a hint to rerun the owner. */
+static void test_cli_corrupt(void **state)
+{
+  (void)state;
+  assert_int_equal(sh("cp -r %s/a %s/c", dir, dir), 0);
+  assert_int_equal(
+      sh("printf 'garbage\n' >%s/c/cells/%s/summary.csv", dir, cells[1]), 0);
+  assert_int_equal(sh("head -c -5 %s/a/cells/%s/summary.csv "
+                      ">%s/c/cells/%s/summary.csv",
+                      dir, cells[2], dir, cells[2]),
+                   0);
+  assert_int_equal(sweep("c", ""), 0);
+  char *err = err_text();
+  static const char *const want[] = {
+      "cell esdfm.elapsed-15m_seed-2 is marked done but ",
+      "esdfm.elapsed-15m_seed-2/summary.csv:1: not summary.csv's header; "
+      "running it again",
+      "esdfm.elapsed-1h_seed-1/summary.csv:6: the last line is cut short",
+      "2 already finished, 2 to run",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (!strstr(err, want[i]))
+      fail_msg("'%s' missing from '%s'", want[i], err);
+  free(err);
+  char *a = slurp("%s/a/sweep.csv", dir), *c = slurp("%s/c/sweep.csv", dir);
+  assert_string_equal(a, c);
+  free(c);
+
+  /* Cell 0 belongs to shard 0/2: shard 1/2 names it and stops. */
+  assert_int_equal(
+      sh("printf 'garbage\n' >%s/c/cells/%s/summary.csv", dir, cells[0]), 0);
+  assert_int_equal(sweep("c", "--shard 1/2"), 2);
+  err = err_text();
+  if (!strstr(err, "esdfm.elapsed-15m_seed-1/summary.csv:1: not "
+                   "summary.csv's header") ||
+      !strstr(err, "hint: cell esdfm.elapsed-15m_seed-1 belongs to shard "
+                   "0/2: rerun that shard's command"))
+    fail_msg("shard 1/2: '%s'", err);
+  free(err);
+  assert_int_equal(sweep("c", "--shard 0/2"), 0);
+  c = slurp("%s/c/sweep.csv", dir);
+  assert_string_equal(a, c);
+  free(a);
+  free(c);
+}
+
 /* Two shards into one directory combine without a merge step. */
 static void test_cli_shards(void **state)
 {
@@ -558,7 +607,8 @@ int main(void)
       cmocka_unit_test(test_expansion),   cmocka_unit_test(test_names),
       cmocka_unit_test(test_grid_errors), cmocka_unit_test(test_shards),
       cmocka_unit_test(test_cli_jobs),    cmocka_unit_test(test_cli_resume),
-      cmocka_unit_test(test_cli_shards),  cmocka_unit_test(test_cli_refuse),
+      cmocka_unit_test(test_cli_corrupt), cmocka_unit_test(test_cli_shards),
+      cmocka_unit_test(test_cli_refuse),
       cmocka_unit_test(test_cli_usage),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
