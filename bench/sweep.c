@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -760,6 +761,39 @@ static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
   return 0;
 }
 
+/* Take the advisory lock on DIR/sweep.lock that serialises rebuilding
+ * sweep.csv.  Without it shards finishing together race: one that
+ * scanned the cells before another committed its last could rename its
+ * older table over the newer one.  With it, the last shard to take the
+ * lock scans after every other shard's cells are committed.  POSIX
+ * record locks (fcntl) work across NFS, where flock may not; they are
+ * released when *fd is closed.  A file system without locks gives *fd
+ * = -1 and a warning: the race is back, and any later run repairs it. */
+static int dir_lock(const char *dir, int *fd)
+{
+  char path[4200];
+  snprintf(path, sizeof path, "%s/sweep.lock", dir);
+  *fd = open(path, O_RDWR | O_CREAT, 0666);
+  if (*fd < 0)
+    return df_fail(DF_EIO, "%s: cannot open: %s", path, strerror(errno));
+  struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  while (fcntl(*fd, F_SETLKW, &l) < 0) {
+    int e = errno;
+    if (e == EINTR)
+      continue;
+    close(*fd);
+    *fd = -1;
+    if (e != ENOLCK && e != EOPNOTSUPP && e != ENOSYS && e != EINVAL)
+      return df_fail(DF_EIO, "%s: cannot lock: %s", path, strerror(e));
+    log_warn("%s: the file system has no locks (%s); shards ending at "
+             "the same moment may leave sweep.csv without the last "
+             "cells, which any later run puts back",
+             path, strerror(e));
+    return 0;
+  }
+  return 0;
+}
+
 /* sweep_write_csv; *bad receives the cell whose summary.csv could not
  * be read (or stays as it was). */
 static int write_csv(const sweep_spec *s, const df_config *base,
@@ -769,7 +803,10 @@ static int write_csv(const sweep_spec *s, const df_config *base,
   char path[4600];
   snprintf(path, sizeof path, "%s/sweep.csv", dir);
   out_file o;
-  int rc = out_open(&o, path, 1);
+  int lock;
+  int rc = dir_lock(dir, &lock);
+  if (!rc && (rc = out_open(&o, path, 1)) && lock >= 0)
+    close(lock);
   if (rc)
     return rc;
 
@@ -792,13 +829,16 @@ static int write_csv(const sweep_spec *s, const df_config *base,
         (rc = csv_cell(s, cell_dir, k, o.f, &rows)))
       *bad = k;
   }
-  if (rc) {
+  if (rc)
     out_abort(&o);
-    return rc;
-  }
-  if (rows_out)
+  else
+    rc = out_commit(&o);
+  if (!rc && rows_out)
     *rows_out = rows;
-  return out_commit(&o);
+  /* The rename is done before the lock is released. */
+  if (lock >= 0)
+    close(lock);
+  return rc;
 }
 
 int sweep_write_csv(const sweep_spec *s, const df_config *base,

@@ -26,9 +26,10 @@
  * is finished only when DIR/cells/NAME/done, written atomically after
  * its results, holds the hash of the cell's configuration and its
  * summary.csv reads back whole; any other cell directory is cleaned and
- * run again.  DIR/sweep.csv is rebuilt
- * from every finished cell at the end of each run and renamed into
- * place, so shards sharing DIR combine without a merge step.
+ * run again.  DIR/sweep.csv is rebuilt from every finished cell at the
+ * end of each run and renamed into place under an fcntl lock on
+ * DIR/sweep.lock, so shards sharing DIR combine without a merge step
+ * and the last one to take the lock writes the complete table.
  *
  * A sweep_spec is plain data owned by the caller. */
 #ifndef DFB_SWEEP_H
@@ -116,8 +117,10 @@ typedef struct sweep_stats {
 int sweep_run(const sweep_spec *s, const df_config *base,
               const sweep_options *opt, sweep_stats *out);
 
-/* Rebuild DIR/sweep.csv from the finished cells (rows, if not NULL,
- * receives the count of data rows). */
+/* Rebuild DIR/sweep.csv from the finished cells, holding the lock on
+ * DIR/sweep.lock (rows, if not NULL, receives the count of data rows).
+ * A finished cell whose summary.csv does not read back is DF_EINPUT
+ * naming it. */
 int sweep_write_csv(const sweep_spec *s, const df_config *base,
                     const char *dir, size_t *rows);
 

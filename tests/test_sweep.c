@@ -4,6 +4,8 @@
  * sweep` end to end on tiny worlds: resume after an interruption,
  * shards combining in one directory, --jobs not changing results, a
  * changed configuration refused. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -302,6 +305,39 @@ static char *err_text(void)
   return slurp("%s/err.txt", dir);
 }
 
+/* Start `sh -c "exec CMD"` (so the pid is CMD's own), in a process
+ * group of its own when group is set, as a shell's job is; the pid. */
+static pid_t spawn(int group, const char *fmt, ...)
+{
+  char cmd[8192], line[8300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  snprintf(line, sizeof line, "exec %s", cmd);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (group)
+      setpgid(0, 0);
+    execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+    _exit(127);
+  }
+  if (group)
+    setpgid(pid, pid); /* either side may win the race; both agree */
+  return pid;
+}
+
+/* The exit status of pid, 128 + N when a signal N ended it. */
+static int reap(pid_t pid)
+{
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    assert_int_equal(errno, EINTR);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* Inode and mtime of a cell's marker: a rerun cell gets a new one. */
 static void marker_id(const char *run, const char *cell, ino_t *ino,
                       struct timespec *mtime)
@@ -468,6 +504,38 @@ static void test_cli_shards(void **state)
   free(s);
 }
 
+/* Rebuilding sweep.csv takes DIR/sweep.lock: while another process
+ * holds it, a shard with nothing left to run waits and writes nothing;
+ * once it is released the shard writes the whole table. */
+static void test_cli_lock(void **state)
+{
+  (void)state;
+  assert_int_equal(sh("cp -r %s/a %s/l && rm %s/l/sweep.csv", dir, dir, dir),
+                   0);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/l/sweep.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT, 0666);
+  assert_true(fd >= 0);
+  struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  assert_int_equal(fcntl(fd, F_SETLK, &l), 0);
+
+  pid_t pid = spawn(0, "'%s' sweep %s %s -o %s/l >/dev/null 2>%s/err.txt",
+                    DFB_BINARY, tiny, grid, dir, dir);
+  struct timespec pause = {0, 800 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  int st;
+  assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+  assert_int_equal(sh("test ! -e %s/l/sweep.csv", dir), 0);
+
+  close(fd); /* releases the lock */
+  assert_int_equal(reap(pid), 0);
+  char *a = slurp("%s/a/sweep.csv", dir), *b = slurp("%s/l/sweep.csv", dir);
+  assert_non_null(b);
+  assert_string_equal(a, b);
+  free(a);
+  free(b);
+}
+
 /* A different configuration, grid or seeds in the directory is refused
  * with exit 2 naming the difference; --force takes the new sweep and
  * keeps the cells it shares with the old one. */
@@ -608,7 +676,7 @@ int main(void)
       cmocka_unit_test(test_grid_errors), cmocka_unit_test(test_shards),
       cmocka_unit_test(test_cli_jobs),    cmocka_unit_test(test_cli_resume),
       cmocka_unit_test(test_cli_corrupt), cmocka_unit_test(test_cli_shards),
-      cmocka_unit_test(test_cli_refuse),
+      cmocka_unit_test(test_cli_lock),    cmocka_unit_test(test_cli_refuse),
       cmocka_unit_test(test_cli_usage),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
