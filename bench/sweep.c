@@ -513,7 +513,7 @@ static int spec_claim(const char *dir, const char *text, int force,
       if (!same && !force) {
         *hint = "choose another -o DIR, or pass --force to replace that "
                 "sweep (its finished cells whose configuration is "
-                "unchanged are kept)";
+                "unchanged are kept, its other cells removed)";
         rc = spec_refuse(path, old, text);
         free(old);
         return rc;
@@ -601,6 +601,73 @@ static int cell_clean(const char *cell_dir)
   }
   closedir(d);
   return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Does the directory look like a sweep cell: a done marker or one of
+ * the files a run writes? */
+static int looks_like_cell(const char *path)
+{
+  static const char *const files[] = {"done", "summary.csv", "hourly.csv",
+                                      "config.ini"};
+  char file[4700];
+  for (int i = 0; i < 4; i++) {
+    snprintf(file, sizeof file, "%s/%s", path, files[i]);
+    if (!access(file, F_OK))
+      return 1;
+  }
+  return 0;
+}
+
+/* Remove the cell directories in cells_dir that s does not name, after
+ * --force replaced an older sweep: left there, they keep done markers
+ * of other experiments, and anyone globbing the cells gets them.
+ * Only directories that look like cells are touched; one holding
+ * files dfbench did not write keeps them and is reported. */
+static int cells_prune(const sweep_spec *s, const char *cells_dir,
+                       size_t *removed)
+{
+  size_t n = sweep_cells(s);
+  char **names = calloc(n ? n : 1, sizeof *names);
+  int rc = names ? 0 : df_fail(DF_ENOMEM, "out of memory");
+  for (size_t k = 0; k < n && !rc; k++) {
+    char name[256];
+    sweep_cell_name(s, k, name, sizeof name);
+    if (!(names[k] = strdup(name)))
+      rc = df_fail(DF_ENOMEM, "out of memory");
+  }
+  DIR *d = rc ? NULL : opendir(cells_dir);
+  if (!rc && !d)
+    rc = df_fail(DF_EIO, "%s: cannot open: %s", cells_dir, strerror(errno));
+  if (!rc)
+    qsort(names, n, sizeof *names, by_name);
+
+  *removed = 0;
+  for (struct dirent *e; !rc && (e = readdir(d));) {
+    char path[4400], *key = e->d_name;
+    struct stat st;
+    if (e->d_name[0] == '.' ||
+        bsearch(&key, names, n, sizeof *names, by_name))
+      continue;
+    snprintf(path, sizeof path, "%s/%s", cells_dir, e->d_name);
+    if (lstat(path, &st) || !S_ISDIR(st.st_mode) || !looks_like_cell(path))
+      continue;
+    rc = cell_clean(path);
+    if (!rc && rmdir(path))
+      log_warn("%s: kept: it holds files a sweep did not write", path);
+    else if (!rc)
+      ++*removed;
+  }
+  if (d)
+    closedir(d);
+  for (size_t k = 0; names && k < n; k++)
+    free(names[k]);
+  free(names);
+  return rc;
 }
 
 static int cell_mark(const char *cell_dir, const char *name, uint64_t hash)
@@ -958,6 +1025,13 @@ int sweep_run(const sweep_spec *s, const df_config *base,
   snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->dir);
   if (!rc)
     rc = make_dirs(cells_dir);
+  size_t pruned = 0;
+  if (!rc && opt->force)
+    rc = cells_prune(s, cells_dir, &pruned);
+  if (pruned)
+    log_warn("--force: removed %zu cell director%s that this sweep does "
+             "not name from %s",
+             pruned, pruned == 1 ? "y" : "ies", cells_dir);
   if (rc)
     goto cleanup;
 

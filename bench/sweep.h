@@ -97,7 +97,8 @@ typedef struct sweep_options {
   const char *dir;
   int jobs;          /* cells side by side, >= 1 */
   int shard, shards; /* run shard `shard` of `shards` (0 of 1) */
-  int force;         /* replace a different sweep.ini */
+  int force;         /* replace a different sweep.ini and remove the
+                        cell directories this sweep does not name */
 } sweep_options;
 
 typedef struct sweep_stats {
@@ -111,7 +112,9 @@ typedef struct sweep_stats {
 
 /* Run the cells of opt's shard that are not finished, opt->jobs at a
  * time, then rebuild DIR/sweep.csv.  A different DIR/sweep.ini is
- * refused (DF_EINPUT naming the first difference) unless opt->force.
+ * refused (DF_EINPUT naming the first difference) unless opt->force,
+ * which also removes from DIR/cells the directories that look like
+ * cells (a done marker or a run's files) but are not cells of s.
  * After a failed cell no new cell starts; the first error is
  * returned. */
 int sweep_run(const sweep_spec *s, const df_config *base,

@@ -581,6 +581,47 @@ static void test_cli_refuse(void **state)
   char *f = slurp("%s/f/sweep.csv", dir);
   assert_non_null(strstr(f, "\n4h,2,esdfm,"));
   free(f);
+
+  /* --force with a smaller grid: the cells it does not name go, but a
+   * directory that is not a cell, or a cell with a file of the user's
+   * in it, keeps what is not the sweep's. */
+  assert_int_equal(sh("mkdir %s/f/cells/notes && touch "
+                      "%s/f/cells/notes/x.txt %s/f/cells/%s/mine.txt",
+                      dir, dir, dir, "esdfm.elapsed-4h_seed-2"),
+                   0);
+  assert_int_equal(sh("'%s' sweep %s --grid esdfm.elapsed=1h,4h "
+                      "--force -o %s/f >/dev/null 2>%s/err.txt",
+                      DFB_BINARY, tiny, dir, dir),
+                   0);
+  err = err_text();
+  static const char *const want[] = {
+      "cells/esdfm.elapsed-4h_seed-2: kept: it holds files a sweep did "
+      "not write",
+      "--force: removed 3 cell directories that this sweep does not name",
+      "2 cells, 2 in shard 0/1, 2 already finished, 0 to run",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (!strstr(err, want[i]))
+      fail_msg("'%s' missing from '%s'", want[i], err);
+  free(err);
+  static const struct {
+    const char *path;
+    int exists;
+  } left[] = {
+      {"esdfm.elapsed-1h_seed-1/done", 1},
+      {"esdfm.elapsed-4h_seed-1/done", 1},
+      {"esdfm.elapsed-15m_seed-1", 0},
+      {"esdfm.elapsed-15m_seed-2", 0},
+      {"esdfm.elapsed-1h_seed-2", 0},
+      {"esdfm.elapsed-4h_seed-2/mine.txt", 1},
+      {"esdfm.elapsed-4h_seed-2/done", 0},
+      {"esdfm.elapsed-4h_seed-2/summary.csv", 0},
+      {"notes/x.txt", 1},
+  };
+  for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+    if (sh("test -e %s/f/cells/%s", dir, left[i].path) != !left[i].exists)
+      fail_msg("cells/%s should %sexist", left[i].path,
+               left[i].exists ? "" : "not ");
 }
 
 /* Usage errors: one line and "try --help", exit 2; --help on stdout. */
