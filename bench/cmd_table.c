@@ -65,10 +65,8 @@ int cmd_table(int argc, char **argv)
   int rc = table_read(dir, &t);
   if (rc) {
     int status = cli_fail(rc);
-    if (strstr(df_errmsg(), "holds neither"))
-      log_hint("make one with 'dfbench run -o %s' or 'dfbench sweep ... "
-               "-o %s'",
-               dir, dir);
+    if (*table_hint())
+      log_hint("%s", table_hint());
     return status;
   }
   rc = table_write(&t, format, stdout);

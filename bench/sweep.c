@@ -9,10 +9,11 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -917,50 +918,158 @@ int sweep_write_csv(const sweep_spec *s, const df_config *base,
 
 /* ---- running cells side by side ---- */
 
+/* Each cell runs in a child process of its own, at most jobs at a time,
+ * while this process only starts them, collects them and draws the
+ * progress.  A process can be stopped at once and safely: when the
+ * sweep is interrupted (SIGINT, SIGTERM) its running cells are killed,
+ * which leaves at worst a cell without its done marker, cleaned here
+ * and run again by the next run; a thread could not be stopped half-way
+ * through a cell.  Nothing is lost in speed: a cell is seconds to
+ * hours of work, a fork microseconds. */
+
+typedef struct pool_child {
+  pid_t pid; /* 0: a free slot */
+  size_t k;  /* its cell */
+  int fd;    /* read end of the pipe that carries its error message */
+} pool_child;
+
 typedef struct sweep_pool {
   const sweep_spec *s;
   const df_config *base;
   const char *dir;
-  const size_t *todo; /* cell numbers to run */
-  size_t n;
-  int threads; /* run.threads of each cell */
-  atomic_size_t next, finished;
-  atomic_int stop, active;
-  pthread_mutex_t lock;
-  int status; /* the first failure and its message */
-  char msg[1200];
+  const size_t *todo;                /* cell numbers to run */
+  size_t n, next;                    /* cells to run, cells started */
+  size_t ran;                        /* cells finished */
+  int threads;                       /* run.threads of each cell */
+  const volatile sig_atomic_t *stop; /* set by a signal handler */
+  int signal;                        /* the interrupting signal, or 0 */
+  int status;                        /* the first failure and its message */
+  char msg[1400];
+  pool_child child[64];
 } sweep_pool;
 
-static void *pool_worker(void *arg)
+/* The child's side.  SIGINT and SIGTERM get their default action back
+ * (the parent's handler only sets a flag this process never reads) and
+ * are unblocked; the cell runs; a failure's message goes up the pipe,
+ * in one write shorter than PIPE_BUF, so it never blocks.  _exit, not
+ * exit: the parent's stdio buffers and atexit handlers are the
+ * parent's. */
+static void child_main(const sweep_pool *p, size_t k, int fd,
+                       const sigset_t *mask)
 {
-  sweep_pool *p = arg;
-  for (size_t j; !atomic_load(&p->stop) &&
-                 (j = atomic_fetch_add(&p->next, 1)) < p->n;) {
-    int rc = cell_run(p->s, p->base, p->dir, p->todo[j], p->threads);
-    if (rc) {
-      char name[256];
-      sweep_cell_name(p->s, p->todo[j], name, sizeof name);
-      pthread_mutex_lock(&p->lock);
-      if (!p->status) {
-        p->status = rc;
-        snprintf(p->msg, sizeof p->msg, "cell %s: %s", name, df_errmsg());
-      }
-      pthread_mutex_unlock(&p->lock);
-      atomic_store(&p->stop, 1);
-    }
-    atomic_fetch_add(&p->finished, 1);
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigemptyset(&dfl.sa_mask);
+  sigaction(SIGINT, &dfl, NULL);
+  sigaction(SIGTERM, &dfl, NULL);
+  pthread_sigmask(SIG_SETMASK, mask, NULL);
+  int rc = cell_run(p->s, p->base, p->dir, k, p->threads);
+  if (rc) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", df_errmsg());
+    if (write(fd, msg, strlen(msg)) < 0)
+      rc = DF_EIO;
   }
-  atomic_fetch_sub(&p->active, 1);
-  return NULL;
+  _exit(rc == 0 ? 0 : rc == DF_EINPUT ? 2 : rc == DF_ENOMEM ? 3 : 1);
 }
 
-/* Run p's cells on jobs threads; the calling thread draws progress
- * until every worker has stopped. */
+/* Start cell k in slot c.  The two signals are blocked across fork, so
+ * that one arriving in between reaches this process (and its flag), not
+ * a child that still has this process's handler. */
+static int pool_start(sweep_pool *p, pool_child *c, size_t k)
+{
+  int fds[2];
+  if (pipe(fds))
+    return df_fail(DF_EIO, "cannot start a cell: %s", strerror(errno));
+  sigset_t block, mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &mask);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(p, k, fds[1], &mask);
+  }
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return df_fail(DF_EIO, "cannot start a cell: %s", strerror(e));
+  }
+  *c = (pool_child){.pid = pid, .k = k, .fd = fds[0]};
+  return 0;
+}
+
+/* The message the child of c sent up its pipe, or "". */
+static void child_message(pool_child *c, char *msg, size_t len)
+{
+  size_t used = 0;
+  for (ssize_t n; used + 1 < len &&
+                  (n = read(c->fd, msg + used, len - 1 - used)) != 0;) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break;
+    used += (size_t)n;
+  }
+  msg[used] = '\0';
+  close(c->fd);
+}
+
+/* Collect the child of c if it has ended (1), else 0.  A cell killed by
+ * SIGINT or SIGTERM was interrupted, not failed: its directory is
+ * cleaned unless its marker made it before the signal. */
+static int pool_collect(sweep_pool *p, pool_child *c)
+{
+  int st;
+  pid_t r = waitpid(c->pid, &st, WNOHANG);
+  if (r == 0 || (r < 0 && errno == EINTR))
+    return 0;
+  char msg[1024], name[256], cell_dir[4400];
+  child_message(c, msg, sizeof msg);
+  sweep_cell_name(p->s, c->k, name, sizeof name);
+  snprintf(cell_dir, sizeof cell_dir, "%s/cells/%s", p->dir, name);
+  int code = 0, sig = r > 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  if (r < 0) {
+    code = DF_EIO;
+    snprintf(msg, sizeof msg, "lost its process: %s", strerror(errno));
+  } else if (sig == SIGINT || sig == SIGTERM) {
+    static _Thread_local df_config cfg;
+    if (!p->signal)
+      p->signal = sig;
+    if (!sweep_cell_config(p->s, p->base, c->k, &cfg) &&
+        sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
+      p->ran++;
+    else
+      cell_clean(cell_dir);
+  } else if (sig) {
+    code = DF_EIO;
+    snprintf(msg, sizeof msg, "killed by signal %d (%s)%s", sig,
+             strsignal(sig), sig == SIGKILL ? "; out of memory?" : "");
+  } else if (WEXITSTATUS(st)) {
+    int x = WEXITSTATUS(st);
+    code = x == 2 ? DF_EINPUT : x == 3 ? DF_ENOMEM : DF_EIO;
+    if (!*msg)
+      snprintf(msg, sizeof msg, "failed (exit status %d)", x);
+  } else {
+    p->ran++;
+  }
+  if (code && !p->status) {
+    p->status = code;
+    snprintf(p->msg, sizeof p->msg, "cell %s: %s", name, msg);
+  }
+  c->pid = 0;
+  return 1;
+}
+
+/* Run p's cells, jobs at a time, drawing progress, until they are all
+ * done, one has failed (the running ones finish; no new one starts) or
+ * a signal set *p->stop (the running ones are killed). */
 static void pool_run(sweep_pool *p, int jobs, size_t done_before,
                      size_t total)
 {
-  pthread_t tid[64];
-  int started = 0;
   progress *bar = progress_create("sweep");
   progress_count(bar, done_before, total);
 
@@ -969,27 +1078,43 @@ static void pool_run(sweep_pool *p, int jobs, size_t done_before,
   enum log_level level = log_get_level();
   if (level == LOG_INFO)
     log_set_level(LOG_WARN);
-  for (int t = 0; t < jobs && t < 64 && (size_t)t < p->n; t++) {
-    atomic_fetch_add(&p->active, 1);
-    if (!pthread_create(&tid[started], NULL, pool_worker, p))
-      started++;
-    else
-      atomic_fetch_sub(&p->active, 1);
-  }
-  if (!started) {
-    atomic_fetch_add(&p->active, 1);
-    pool_worker(p);
-  }
+  int slots = jobs < 64 ? jobs : 64, running = 0, killed = 0;
   for (;;) {
-    int active = atomic_load(&p->active);
-    progress_count(bar, done_before + atomic_load(&p->finished), total);
-    if (!active)
+    if (!p->signal && p->stop && *p->stop)
+      p->signal = *p->stop;
+
+    /* Fill the free slots. */
+    for (int i = 0; i < slots && !p->signal && !p->status && p->next < p->n;
+         i++) {
+      if (p->child[i].pid)
+        continue;
+      int rc = pool_start(p, &p->child[i], p->todo[p->next]);
+      if (rc && !p->status) {
+        p->status = rc;
+        snprintf(p->msg, sizeof p->msg, "%s", df_errmsg());
+      }
+      if (rc)
+        break;
+      p->next++;
+      running++;
+    }
+
+    /* Interrupted: a terminal's Ctrl-C has reached the cells already,
+     * a kill of this process alone has not. */
+    for (int i = 0; i < slots && p->signal && !killed; i++)
+      if (p->child[i].pid)
+        kill(p->child[i].pid, SIGTERM);
+    killed |= p->signal != 0;
+
+    for (int i = 0; i < slots; i++)
+      if (p->child[i].pid && pool_collect(p, &p->child[i]))
+        running--;
+    progress_count(bar, done_before + p->ran, total);
+    if (!running && (p->signal || p->status || p->next == p->n))
       break;
-    struct timespec pause = {0, 100 * 1000 * 1000};
+    struct timespec pause = {0, 50 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }
-  for (int t = 0; t < started; t++)
-    pthread_join(tid[t], NULL);
   log_set_level(level);
   progress_finish(bar);
 }
@@ -1078,15 +1203,18 @@ int sweep_run(const sweep_spec *s, const df_config *base,
            n_todo, opt->jobs);
 
   /* Run them; threads of one cell: run.threads shared among the jobs. */
-  sweep_pool p = {
-      .s = s, .base = base, .dir = opt->dir, .todo = todo, .n = n_todo};
+  sweep_pool p = {.s = s,
+                  .base = base,
+                  .dir = opt->dir,
+                  .todo = todo,
+                  .n = n_todo,
+                  .stop = opt->stop};
   p.threads =
       base->run_threads / opt->jobs > 1 ? base->run_threads / opt->jobs : 1;
-  pthread_mutex_init(&p.lock, NULL);
   if (n_todo)
     pool_run(&p, opt->jobs, out->skipped, out->mine);
-  pthread_mutex_destroy(&p.lock);
-  out->ran = atomic_load(&p.finished);
+  out->ran = p.ran;
+  out->interrupted = p.signal ? p.signal : opt->stop ? *opt->stop : 0;
 
   /* sweep.csv from every finished cell, whatever happened above.  A
    * cell this shard does not own is run again by its own shard. */

@@ -20,6 +20,10 @@
  *
  * Shards.  Shard I of N (I in 0..N-1) owns the cells with k mod N == I.
  *
+ * Processes.  sweep_run runs each cell in a child process, so that an
+ * interrupted sweep can kill its running cells safely; the calling
+ * process starts and collects them and writes sweep.csv.
+ *
  * The directory.  DIR/sweep.ini records the grid, the seeds and the
  * base configuration (every key but run.threads, which never changes
  * results); every later run in DIR, any shard, must match it.  A cell
@@ -35,6 +39,7 @@
 #ifndef DFB_SWEEP_H
 #define DFB_SWEEP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,6 +100,9 @@ uint64_t sweep_config_hash(const df_config *cfg);
 
 typedef struct sweep_options {
   const char *dir;
+  /* Set to a signal's number by the caller's handler (SIGINT, SIGTERM)
+   * to interrupt the sweep; NULL: never. */
+  const volatile sig_atomic_t *stop;
   int jobs;          /* cells side by side, >= 1 */
   int shard, shards; /* run shard `shard` of `shards` (0 of 1) */
   int force;         /* replace a different sweep.ini and remove the
@@ -102,16 +110,22 @@ typedef struct sweep_options {
 } sweep_options;
 
 typedef struct sweep_stats {
-  size_t cells;   /* in the whole sweep */
-  size_t mine;    /* in this shard */
-  size_t skipped; /* already finished */
-  size_t ran;     /* run now */
-  size_t rows;    /* rows of the rebuilt sweep.csv */
-  char hint[512]; /* a likely fix after an error, or "" */
+  size_t cells;    /* in the whole sweep */
+  size_t mine;     /* in this shard */
+  size_t skipped;  /* already finished */
+  size_t ran;      /* run now, to the end */
+  int interrupted; /* the signal that interrupted the sweep, or 0 */
+  size_t rows;     /* rows of the rebuilt sweep.csv */
+  char hint[512];  /* a likely fix after an error, or "" */
 } sweep_stats;
 
 /* Run the cells of opt's shard that are not finished, opt->jobs at a
- * time, then rebuild DIR/sweep.csv.  A different DIR/sweep.ini is
+ * time, each in a child process, then rebuild DIR/sweep.csv.  When
+ * *opt->stop becomes non-zero (or a cell is killed by SIGINT or
+ * SIGTERM, as a terminal's Ctrl-C does to the whole job) no new cell
+ * starts, the running ones are killed and cleaned, sweep.csv is rebuilt
+ * from the finished cells, and 0 is returned with out->interrupted set
+ * to the signal.  A different DIR/sweep.ini is
  * refused (DF_EINPUT naming the first difference) unless opt->force,
  * which also removes from DIR/cells the directories that look like
  * cells (a done marker or a run's files) but are not cells of s.

@@ -14,6 +14,14 @@
 
 #define MAX_FIELDS 64
 
+/* The hint of the last failure of table_read, for the caller. */
+static _Thread_local char last_hint[512];
+
+const char *table_hint(void)
+{
+  return last_hint;
+}
+
 /* ---- statistics ---- */
 
 /* Welford's update: mean and sum of squared deviations, one value at a
@@ -290,9 +298,32 @@ static int read_file(const char *path, table_data *t)
   return rc;
 }
 
+/* DIR holds no result file: say what it is and what would make one. */
+static int no_results(const char *dir)
+{
+  char path[4200];
+  snprintf(path, sizeof path, "%s/sweep.ini", dir);
+  if (!access(path, F_OK)) {
+    snprintf(last_hint, sizeof last_hint,
+             "rerun the sweep command to finish its cells and rebuild "
+             "sweep.csv; finished cells are kept");
+    return df_fail(DF_EINPUT,
+                   "%s is a sweep without sweep.csv: none of its cells "
+                   "has finished, or its run was killed before writing it",
+                   dir);
+  }
+  snprintf(last_hint, sizeof last_hint,
+           "make one with 'dfbench run -o %.200s' or 'dfbench sweep ... "
+           "-o %.200s'",
+           dir, dir);
+  return df_fail(DF_EINPUT, "%s holds neither sweep.csv nor summary.csv",
+                 dir);
+}
+
 int table_read(const char *dir, table_data *out)
 {
   memset(out, 0, sizeof *out);
+  last_hint[0] = '\0';
   char path[4200];
   struct stat st;
   if (stat(dir, &st))
@@ -304,8 +335,7 @@ int table_read(const char *dir, table_data *out)
     if (access(path, F_OK))
       snprintf(path, sizeof path, "%s/summary.csv", dir);
     if (access(path, F_OK))
-      return df_fail(DF_EINPUT, "%s holds neither sweep.csv nor summary.csv",
-                     dir);
+      return no_results(dir);
   }
   int rc = read_file(path, out);
   for (int g = 0; !rc && g < out->n_groups; g++)

@@ -59,6 +59,8 @@ typedef struct table_data {
  * file.  DF_EINPUT names the file, the line and the field at fault. */
 int table_read(const char *dir, table_data *out);
 void table_free(table_data *t);
+/* After a failure of table_read: a likely fix, or "". */
+const char *table_hint(void);
 
 /* The mean and sample sd (n - 1) of x[0..n-1]; sd NaN when n < 2. */
 void table_mean_sd(const double *x, int n, double *mean, double *sd);

@@ -4,10 +4,12 @@
  * sweep` end to end on tiny worlds: resume after an interruption,
  * shards combining in one directory, --jobs not changing results, a
  * changed configuration refused. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -329,13 +331,14 @@ static pid_t spawn(int group, const char *fmt, ...)
   return pid;
 }
 
-/* The exit status of pid, 128 + N when a signal N ended it. */
+/* The exit status of pid, or -N when a signal N killed it (unlike a
+ * shell's 128 + N, never mistaken for an exit status). */
 static int reap(pid_t pid)
 {
   int st;
   while (waitpid(pid, &st, 0) < 0)
     assert_int_equal(errno, EINTR);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
 }
 
 /* Inode and mtime of a cell's marker: a rerun cell gets a new one. */
@@ -474,6 +477,99 @@ static void test_cli_corrupt(void **state)
   assert_string_equal(a, c);
   free(a);
   free(c);
+}
+
+/* Cells of run with a done marker, and files under its cells/. */
+static void count_cells(const char *run, int *done, int *files)
+{
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s/cells", dir, run);
+  *done = *files = 0;
+  DIR *d = opendir(path);
+  if (!d)
+    return;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.')
+      continue;
+    char cell[1400];
+    snprintf(cell, sizeof cell, "%s/%s", path, e->d_name);
+    DIR *c = opendir(cell);
+    assert_non_null(c);
+    for (struct dirent *f; (f = readdir(c));) {
+      *files += f->d_name[0] != '.';
+      *done += !strcmp(f->d_name, "done");
+    }
+    closedir(c);
+  }
+  closedir(d);
+}
+
+/* SIGINT to the whole job, as a terminal's Ctrl-C sends it, or SIGTERM
+ * to the sweep alone, as `kill` and batch systems do, once the first
+ * cell is finished: no new cell starts, the running one is killed and
+ * cleaned, sweep.csv holds the finished cells, the exit status is 128 +
+ * the signal and the message says how to resume; the rerun resumes and
+ * ends with the reference table. */
+static void test_cli_interrupt(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *run;
+    int group, sig, status;
+  } cases[] = {
+      {"i", 1, SIGINT, 130},
+      {"t", 0, SIGTERM, 143},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    pid_t pid = spawn(cases[i].group,
+                      "'%s' sweep %s %s -o %s/%s >/dev/null 2>%s/err.txt",
+                      DFB_BINARY, tiny, grid, dir, cases[i].run, dir);
+    int done = 0, files = 0;
+    for (int wait = 0; wait < 60000 && !done; wait += 5) {
+      struct timespec pause = {0, 5 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+      count_cells(cases[i].run, &done, &files);
+    }
+    assert_true(done > 0);
+    assert_int_equal(kill(cases[i].group ? -pid : pid, cases[i].sig), 0);
+    int st = reap(pid);
+    char *err = err_text();
+    int said = -1;
+    const char *at = strstr(err, "error: interrupted: ");
+    if (st != cases[i].status || !at ||
+        sscanf(at, "error: interrupted: %d of 4 cells finished", &said) !=
+            1 ||
+        !strstr(at, "finished; rerun the same command to resume"))
+      fail_msg("%s: exit %d, message '%s'", cases[i].run, st, err);
+    free(err);
+
+    /* What the message says is on disk, whole: four files a finished
+     * cell, none left by the killed one, a row per method of each. */
+    count_cells(cases[i].run, &done, &files);
+    assert_int_equal(said, done);
+    assert_true(done < 4);
+    assert_int_equal(files, 4 * done);
+    char *csv = slurp("%s/%s/sweep.csv", dir, cases[i].run);
+    assert_non_null(csv);
+    int lines = 0;
+    for (char *p = csv; *p; p++)
+      lines += *p == '\n';
+    assert_int_equal(lines, 1 + 5 * done);
+    free(csv);
+
+    assert_int_equal(sweep(cases[i].run, ""), 0);
+    err = err_text();
+    char want[64];
+    snprintf(want, sizeof want, "%d already finished, %d to run", done,
+             4 - done);
+    assert_non_null(strstr(err, want));
+    free(err);
+    char *a = slurp("%s/a/sweep.csv", dir);
+    csv = slurp("%s/%s/sweep.csv", dir, cases[i].run);
+    assert_string_equal(a, csv);
+    free(a);
+    free(csv);
+  }
 }
 
 /* Two shards into one directory combine without a merge step. */
@@ -690,6 +786,19 @@ static void test_cli_usage(void **state)
     assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
   }
 
+  /* A cell that fails in its process: its message comes up to the
+   * sweep, named by the cell, and no new cell starts. */
+  st = sh("'%s' sweep --data %s/missing.tsv --grid esdfm.elapsed=5m,1h "
+          "-o %s/m >/dev/null 2>%s/err.txt",
+          DFB_BINARY, dir, dir, dir);
+  err = err_text();
+  if (st != 2 || !strstr(err, "error: cell esdfm.elapsed-5m_seed-1: ") ||
+      !strstr(err, "/missing.tsv: cannot open"))
+    fail_msg("missing data: exit %d, message '%s'", st, err);
+  free(err);
+  assert_int_equal(sh("test ! -e %s/m/cells/esdfm.elapsed-1h_seed-1", dir),
+                   0);
+
   assert_int_equal(sh("'%s' sweep --help >%s/out.txt", DFB_BINARY, dir), 0);
   char *out = slurp("%s/out.txt", dir);
   assert_non_null(strstr(out, "usage: dfbench sweep"));
@@ -713,11 +822,17 @@ int main(void)
 {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_expansion),   cmocka_unit_test(test_names),
-      cmocka_unit_test(test_grid_errors), cmocka_unit_test(test_shards),
-      cmocka_unit_test(test_cli_jobs),    cmocka_unit_test(test_cli_resume),
-      cmocka_unit_test(test_cli_corrupt), cmocka_unit_test(test_cli_shards),
-      cmocka_unit_test(test_cli_lock),    cmocka_unit_test(test_cli_refuse),
+      cmocka_unit_test(test_expansion),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_grid_errors),
+      cmocka_unit_test(test_shards),
+      cmocka_unit_test(test_cli_jobs),
+      cmocka_unit_test(test_cli_resume),
+      cmocka_unit_test(test_cli_corrupt),
+      cmocka_unit_test(test_cli_shards),
+      cmocka_unit_test(test_cli_lock),
+      cmocka_unit_test(test_cli_interrupt),
+      cmocka_unit_test(test_cli_refuse),
       cmocka_unit_test(test_cli_usage),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

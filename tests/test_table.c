@@ -104,7 +104,9 @@ static int setup(void **state)
   (void)state;
   if (!mkdtemp(dir))
     return -1;
-  sh("mkdir -p %s/run %s/sweep %s/empty", dir, dir, dir);
+  sh("mkdir -p %s/run %s/sweep %s/empty %s/unfinished/cells", dir, dir, dir,
+     dir);
+  put("unfinished/sweep.ini", "[sweep]\nseeds = 1\n");
   put("run/summary.csv", run_summary);
   put("sweep/sweep.csv", sweep_csv);
   return 0;
@@ -389,6 +391,14 @@ static void test_errors(void **state)
   } cases[] = {
       {"%s/empty", "holds neither sweep.csv nor summary.csv", 0},
       {"%s/empty", "hint: make one with 'dfbench run -o", 0},
+      {"%s/unfinished",
+       "unfinished is a sweep without sweep.csv: none of "
+       "its cells has finished, or its run was killed",
+       0},
+      {"%s/unfinished",
+       "hint: rerun the sweep command to finish its cells "
+       "and rebuild sweep.csv",
+       0},
       {"%s/bad.csv", "bad.csv:3: auc: 'high' is not a number", 0},
       {"%s/nohead.csv", "nohead.csv:1: not a summary.csv or sweep.csv", 0},
       {"%s/short.csv", "short.csv:2: 2 fields, expected at least 4", 0},
