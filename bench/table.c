@@ -443,6 +443,48 @@ static void seeds_note(int seeds, char *buf, size_t len, const char *pm)
     snprintf(buf, len, "one seed");
 }
 
+/* The relative columns' premise: oracle is better than the reference
+ * (vanilla for R, pretrain for RI).  Where it is not (a small world can
+ * do that), R or RI divides by a gap of the wrong sign or by zero, so
+ * its values no longer rank the methods.  One line per broken column
+ * pair, written to note (n lines of len bytes at most); the count. */
+static int group_notes(const table_group *g, char (*note)[256], int max)
+{
+  static const char *const names[TABLE_METRICS] = {"AUC", "PR-AUC", "NLL"};
+  static const struct {
+    const char *ref, *col;
+  } refs[] = {{"vanilla", "R"}, {"pretrain", "RI"}};
+  const table_row *ora = row_named(g, "oracle");
+  int n = 0;
+  for (int k = 0; k < TABLE_METRICS && ora; k++)
+    for (int r = 0; r < 2 && n < max; r++) {
+      const table_row *ref = row_named(g, refs[r].ref);
+      double o = ora->mean[k], v = ref ? ref->mean[k] : NAN;
+      int lower = k == TABLE_NLL;
+      if (isnan(o) || isnan(v) || (lower ? o < v : o > v))
+        continue;
+      snprintf(note[n++], 256,
+               "oracle's %s (%.4f) is not %s %s's (%.4f), so %s-%s does "
+               "not rank the methods here; compare %s itself",
+               names[k], o, lower ? "below" : "above", refs[r].ref, v,
+               refs[r].col, names[k], names[k]);
+    }
+  return n;
+}
+
+/* The notes of every group on stderr, for the layouts that have no
+ * place a reader sees them. */
+static void warn_notes(const table_data *t)
+{
+  char title[2048], note[2 * TABLE_METRICS][256];
+  for (int gi = 0; gi < t->n_groups; gi++) {
+    int n = group_notes(&t->groups[gi], note, 2 * TABLE_METRICS);
+    group_title(t, &t->groups[gi], title, sizeof title);
+    for (int i = 0; i < n; i++)
+      log_warn("%s%s%s", title, *title ? ": " : "", note[i]);
+  }
+}
+
 static void write_md(const table_data *t, FILE *out)
 {
   char title[2048], note[64], text[128];
@@ -475,6 +517,10 @@ static void write_md(const table_data *t, FILE *out)
       }
       fputc('\n', out);
     }
+    char notes[2 * TABLE_METRICS][256];
+    int n = group_notes(g, notes, 2 * TABLE_METRICS);
+    for (int i = 0; i < n; i++)
+      fprintf(out, "%sNote: %s.\n", i ? "" : "\n", notes[i]);
   }
 }
 
@@ -622,5 +668,9 @@ int table_write(const table_data *t, const char *format, FILE *out)
   else
     return df_fail(DF_EINPUT, "--format %s: choose one of md, latex, csv",
                    format);
+  /* md prints its notes below each table; the others have no place a
+   * reader sees them. */
+  if (strcmp(format, "md"))
+    warn_notes(t);
   return ferror(out) ? df_fail(DF_EIO, "cannot write the table") : 0;
 }
