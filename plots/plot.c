@@ -90,7 +90,9 @@ static int terminal_of(const char *path)
   return -1;
 }
 
-/* The figure's path and its script's and data file's beside it. */
+/* The figure's path and its script's and data file's beside it, named
+ * after the whole figure name (window.pdf.gp), so that the figures of
+ * one plot in two formats keep their own scripts side by side. */
 static int fig_paths(plot_fig *fig, const char *path)
 {
   size_t stem = ext_at(path);
@@ -104,8 +106,8 @@ static int fig_paths(plot_fig *fig, const char *path)
                    "%s: unknown figure type '%s'; write .png, .svg or .pdf",
                    path, path + stem);
   snprintf(fig->fig, PLOT_PATH, "%s", path);
-  snprintf(fig->script, PLOT_PATH, "%.*s.gp", (int)stem, path);
-  snprintf(fig->data, PLOT_PATH, "%.*s.dat", (int)stem, path);
+  snprintf(fig->script, PLOT_PATH, "%s.gp", path);
+  snprintf(fig->data, PLOT_PATH, "%s.dat", path);
   const char *slash = strrchr(fig->fig, '/');
   fig->fig_name = slash ? slash + 1 : fig->fig;
   slash = strrchr(fig->data, '/');

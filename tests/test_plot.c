@@ -124,15 +124,15 @@ static void assert_image(const char *path, const char *ext)
   }
 }
 
-/* The script of figure STEM.EXT names STEM.dat and, run alone by
- * gnuplot in its directory, draws STEM.EXT again. */
+/* The script of figure STEM.EXT, STEM.EXT.gp, names STEM.EXT.dat and,
+ * run alone by gnuplot in its directory, draws STEM.EXT again. */
 static void assert_redraws(const char *stem, const char *ext)
 {
-  char name[256], gp[256], dat[256];
+  char name[256], gp[300], dat[300];
   snprintf(name, sizeof name, "%s.%s", stem, ext);
-  snprintf(gp, sizeof gp, "%s.gp", stem);
-  const char *base = strrchr(stem, '/');
-  snprintf(dat, sizeof dat, "'%s.dat'", base ? base + 1 : stem);
+  snprintf(gp, sizeof gp, "%s.gp", name);
+  const char *base = strrchr(name, '/');
+  snprintf(dat, sizeof dat, "'%s.dat'", base ? base + 1 : name);
   const char *script = slurp(at(gp));
   assert_non_null(script);
   assert_non_null(strstr(script, dat));
@@ -254,7 +254,7 @@ static void test_window(void **state)
   (void)state;
   assert_int_equal(plot("sweep --kind window"), 0);
   assert_image(at("sweep/window.png"), "png");
-  const char *dat = slurp(at("sweep/window.dat"));
+  const char *dat = slurp(at("sweep/window.png.dat"));
   assert_non_null(dat);
 
   /* Block 0: AUC of vanilla, points by window: 15m, 1h, 4h, in hours. */
@@ -281,7 +281,7 @@ static void test_window(void **state)
   assert_true(fabs(r[1][1] - m) < TOL && fabs(r[1][2] - sd) < TOL);
 
   /* Log axis (15m to 4h spans 16x), tics labelled as swept. */
-  const char *gp = slurp(at("sweep/window.gp"));
+  const char *gp = slurp(at("sweep/window.png.gp"));
   assert_non_null(strstr(gp, "set logscale x"));
   assert_non_null(strstr(gp, "'15m' 0.25"));
   assert_non_null(strstr(gp, "set multiplot"));
@@ -292,7 +292,20 @@ static void test_window(void **state)
                         "-o sweep/pr.svg"),
                    0);
   assert_image(at("sweep/pr.svg"), "svg");
-  assert_null(strstr(slurp(at("sweep/pr.gp")), "multiplot"));
+  assert_null(strstr(slurp(at("sweep/pr.svg.gp")), "multiplot"));
+  assert_redraws("sweep/pr", "svg");
+
+  /* The same figure as PDF beside it: its own script and data, and
+   * neither figure's script draws the other. */
+  assert_int_equal(plot("sweep --kind window --metric pr_auc "
+                        "-o sweep/pr.pdf"),
+                   0);
+  assert_image(at("sweep/pr.pdf"), "pdf");
+  assert_image(at("sweep/pr.svg"), "svg");
+  assert_non_null(strstr(slurp(at("sweep/pr.pdf.gp")), "'pr.pdf'"));
+  assert_null(strstr(slurp(at("sweep/pr.pdf.gp")), "pr.svg"));
+  assert_non_null(strstr(slurp(at("sweep/pr.svg.gp")), "'pr.svg'"));
+  assert_redraws("sweep/pr", "pdf");
   assert_redraws("sweep/pr", "svg");
 }
 
@@ -312,7 +325,7 @@ static void test_window_keys(void **state)
                         "sweep2/type.pdf"),
                    0);
   assert_image(at("sweep2/type.pdf"), "pdf");
-  const char *gp = slurp(at("sweep2/type.gp"));
+  const char *gp = slurp(at("sweep2/type.pdf.gp"));
   assert_non_null(strstr(gp, "title 'esdfm (vanilla.wait=1h)'"));
   assert_non_null(strstr(gp, "'mlp' 1, 'lr' 2"));
   assert_null(strstr(gp, "logscale"));
@@ -321,7 +334,7 @@ static void test_window_keys(void **state)
   assert_int_equal(plot("sweep2 --kind window --key vanilla.wait "
                         "--metric nll"),
                    0);
-  const char *dat = slurp(at("sweep2/window.dat"));
+  const char *dat = slurp(at("sweep2/window.png.dat"));
   double r[4][6];
   assert_int_equal(block(dat, 1, r, 4), 2); /* esdfm (model.type=lr) */
   assert_true(fabs(r[0][0] - 60) < TOL && fabs(r[0][1] - 0.6) < TOL);
@@ -335,7 +348,7 @@ static void test_hourly(void **state)
   (void)state;
   assert_int_equal(plot("run --kind hourly"), 0);
   assert_image(at("run/hourly.png"), "png");
-  const char *dat = slurp(at("run/hourly.dat"));
+  const char *dat = slurp(at("run/hourly.png.dat"));
   double r[8][6];
 
   /* oracle: x = hour * 6h in hours (a 30 h stream), AUC as written;
@@ -347,7 +360,7 @@ static void test_hourly(void **state)
     assert_true(isnan(auc[i]) ? isnan(r[i][1])
                               : fabs(r[i][1] - auc[i]) < TOL);
   }
-  const char *gp = slurp(at("run/hourly.gp"));
+  const char *gp = slurp(at("run/hourly.png.gp"));
   assert_non_null(strstr(gp, "(hours)"));
   assert_non_null(strstr(gp, "title 'esdfm'"));
   assert_redraws("run/hourly", "png");
@@ -356,23 +369,23 @@ static void test_hourly(void **state)
   assert_int_equal(plot("run --kind hourly --smooth 12h --methods esdfm "
                         "--metric nll -o run/nll.png"),
                    0);
-  dat = slurp(at("run/nll.dat"));
+  dat = slurp(at("run/nll.png.dat"));
   assert_int_equal(block(dat, 0, r, 8), 4);
   const double want[4] = {0.55, (100 * 0.55 + 300 * 0.45) / 400,
                           (300 * 0.45 + 100 * 0.50) / 400,
                           (100 * 0.50 + 200 * 0.65) / 300};
   for (int i = 0; i < 4; i++)
     assert_true(fabs(r[i][1] - want[i]) < TOL);
-  assert_null(strstr(slurp(at("run/nll.gp")), "oracle"));
+  assert_null(strstr(slurp(at("run/nll.png.gp")), "oracle"));
 
   /* mean_pred brings the observed rate: the last block. */
   assert_int_equal(plot("run --kind hourly --metric mean_pred --smooth 2 "
                         "-o run/mp.png"),
                    0);
-  dat = slurp(at("run/mp.dat"));
+  dat = slurp(at("run/mp.png.dat"));
   assert_int_equal(block(dat, 2, r, 8), 4);
   assert_true(fabs(r[1][1] - (100 * 0.25 + 300 * 0.20) / 400) < TOL);
-  assert_non_null(strstr(slurp(at("run/mp.gp")), "observed rate"));
+  assert_non_null(strstr(slurp(at("run/mp.png.gp")), "observed rate"));
 }
 
 /* ---- delay ---------------------------------------------------------- */
@@ -383,7 +396,7 @@ static void test_delay(void **state)
   /* No config: the empirical CDF alone, FILE.delay.png beside it. */
   assert_int_equal(plot("clicks.tsv --kind delay"), 0);
   assert_image(at("clicks.delay.png"), "png");
-  const char *dat = slurp(at("clicks.delay.dat"));
+  const char *dat = slurp(at("clicks.delay.png.dat"));
   double r[8][6];
   assert_int_equal(block(dat, 0, r, 8), 3);
   const double want[3][3] = {{60, 0.5, 2}, {3600, 0.75, 3}, {86400, 1, 4}};
@@ -391,7 +404,7 @@ static void test_delay(void **state)
     for (int c = 0; c < 3; c++)
       assert_true(fabs(r[i][c] - want[i][c]) < TOL);
   assert_null(strstr(dat, "# block 1:"));
-  assert_non_null(strstr(slurp(at("clicks.delay.gp")), "set logscale x"));
+  assert_non_null(strstr(slurp(at("clicks.delay.png.gp")), "set logscale x"));
   assert_redraws("clicks.delay", "png");
 
   /* With -c: the exponential's CDF truncated at 30d beside it. */
@@ -399,7 +412,7 @@ static void test_delay(void **state)
                         "exp.pdf"),
                    0);
   assert_image(at("exp.pdf"), "pdf");
-  dat = slurp(at("exp.dat"));
+  dat = slurp(at("exp.pdf.dat"));
   static double c[400][6];
   assert_int_equal(block(dat, 1, c, 400), 400);
   double limit = 30 * 86400.0, z = 1 - exp(-limit / 3600);
@@ -407,17 +420,17 @@ static void test_delay(void **state)
     assert_true(fabs(c[i][1] - (1 - exp(-c[i][0] / 3600)) / z) < 1e-9);
   assert_true(fabs(c[0][0] - 1) < TOL && fabs(c[399][0] - limit) < 1e-6);
   assert_true(fabs(c[399][1] - 1) < 1e-12);
-  assert_non_null(strstr(slurp(at("exp.gp")), "truncated at 30d"));
+  assert_non_null(strstr(slurp(at("exp.pdf.gp")), "truncated at 30d"));
   assert_redraws("exp", "pdf");
 
   /* config.ini beside the log: attribution 1d leaves 86400 s in and
    * the configured curve ends at 1d. */
   assert_int_equal(plot("gen/clicks.tsv --kind delay"), 0);
-  dat = slurp(at("gen/clicks.delay.dat"));
+  dat = slurp(at("gen/clicks.delay.png.dat"));
   assert_int_equal(block(dat, 1, c, 400), 400);
   assert_true(fabs(c[399][0] - 86400) < 1e-6);
   assert_non_null(
-      strstr(slurp(at("gen/clicks.delay.gp")), "truncated at 1d"));
+      strstr(slurp(at("gen/clicks.delay.png.gp")), "truncated at 1d"));
 }
 
 /* ---- calibration ---------------------------------------------------- */
@@ -427,7 +440,7 @@ static void test_calibration(void **state)
   (void)state;
   assert_int_equal(plot("run --kind calibration --bins 2"), 0);
   assert_image(at("run/calibration.png"), "png");
-  const char *dat = slurp(at("run/calibration.dat"));
+  const char *dat = slurp(at("run/calibration.png.dat"));
   double r[4][6];
 
   /* vanilla (summary.csv's first): {0.1:0, 0.2:0} and {0.3:1, 0.4:1}. */
@@ -439,7 +452,7 @@ static void test_calibration(void **state)
     for (int k = 0; k < 6; k++)
       assert_true(fabs(r[i][k] - want[i][k]) < TOL);
   /* ECE = 0.5 |0 - 0.15| + 0.5 |1 - 0.35| = 0.4. */
-  const char *gp = slurp(at("run/calibration.gp"));
+  const char *gp = slurp(at("run/calibration.png.gp"));
   assert_non_null(strstr(gp, "title 'vanilla (ECE 0.4000)'"));
   assert_non_null(strstr(gp, "'esdfm (ECE"));
   assert_redraws("run/calibration", "png");
@@ -449,7 +462,7 @@ static void test_calibration(void **state)
                         "--methods vanilla -o run/cal.svg"),
                    0);
   assert_image(at("run/cal.svg"), "svg");
-  dat = slurp(at("run/cal.dat"));
+  dat = slurp(at("run/cal.svg.dat"));
   assert_int_equal(block(dat, 0, r, 4), 1);
   assert_true(fabs(r[0][0] - 0.25) < TOL && fabs(r[0][1] - 0.5) < TOL);
   assert_true(fabs(r[0][2] - 0.25) < TOL && r[0][3] == 4);
@@ -518,8 +531,8 @@ static void test_errors(void **state)
   assert_non_null(strstr(msg, "gnuplot not found"));
   assert_non_null(strstr(msg, "apt-get install gnuplot-nox"));
   struct stat sb;
-  assert_int_not_equal(stat(at("run/none.gp"), &sb), 0);
-  assert_int_not_equal(stat(at("run/none.dat"), &sb), 0);
+  assert_int_not_equal(stat(at("run/none.png.gp"), &sb), 0);
+  assert_int_not_equal(stat(at("run/none.png.dat"), &sb), 0);
 
   /* --force replaces. */
   assert_int_equal(plot("run --kind hourly --force"), 0);
