@@ -19,8 +19,9 @@
  * written to temporaries and renamed into place, gnuplot draws to a
  * temporary that is renamed after it succeeds, and when gnuplot fails
  * the three files are removed.  An existing FIG, FIG.gp or FIG.dat is
- * refused unless force is set.  Errors are DF_EINPUT (bad input, exit 2) or DF_EIO
- * (gnuplot missing or failing, exit 1) with the message set (sim/log.h).
+ * refused unless force is set.  Errors are DF_EINPUT (bad input, exit 2) or
+ * DF_EIO (gnuplot missing or failing, exit 1) with the message set
+ * (sim/log.h).
  *
  * plots/ knows only result files and gnuplot: it depends on sim/ alone.
  * The caller owns the options and everything they point to. */
