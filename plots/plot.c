@@ -149,7 +149,7 @@ void plot_quote(FILE *f, const char *s)
  * columns counted here and the rows come out as reserved. */
 #define COLUMN_IN 3.5
 #define PAGE_IN   7.0
-#define PANEL_IN  2.3 /* height of a panel with its tics and labels */
+#define PANEL_IN  2.3  /* height of a panel with its tics and labels */
 #define KEYCOL_IN 0.42 /* a legend column's sample and gaps */
 #define CHAR_IN   0.08 /* a legend character */
 #define ROW_IN    0.17 /* a legend row: gnuplot draws 0.165 in */
@@ -178,7 +178,7 @@ void plot_script_begin(plot_fig *fig, const char *what,
   cols = cols < 1 ? 1 : cols > lay->entries ? lay->entries : cols;
   int rows = lay->entries ? (lay->entries + cols - 1) / cols : 0;
   double legend =
-      rows ? (rows + (lay->key_title != NULL)) * ROW_IN + 0.15 : 0.02;
+      rows ? (rows + (lay->key_title != NULL)) * ROW_IN + 0.08 : 0.02;
   double height = panel + legend + (o->title ? 0.25 : 0);
   fig->point = terminals[t].point;
   fig->panels = lay->panels;

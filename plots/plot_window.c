@@ -269,18 +269,50 @@ static int collect(const plot_csv *t, const char *path, const plot_options *o,
   return rc;
 }
 
-/* The x axis: log or linear, tics at the swept values.  The label is
- * the key and what kind of value it takes (the tics carry the values
- * with their units), e.g. "esdfm.elapsed (duration, log scale)". */
-static void write_axis(FILE *s, const axis *a, const char *key, char *label,
-                       size_t len)
+/* How far the outermost of several lines at one x is shifted from it,
+ * in the axis's units (log units on a log axis): an eighth of the
+ * smallest gap between values, so that the lines spread over a quarter
+ * of it and none comes near the next value. */
+static double dodge_reach(const axis *a)
+{
+  double gap = a->log ? log(1.4) : 1; /* one value: the axis's pad */
+  for (int i = 1; i < a->n; i++) {
+    double x0 = a->x[a->order[i - 1]], x1 = a->x[a->order[i]];
+    double g = a->log ? log(x1 / x0) : x1 - x0;
+    if (i == 1 || g < gap)
+      gap = g;
+  }
+  return gap / 8;
+}
+
+/* The shifted x of line l of n, as gnuplot's expression of column 1:
+ * a factor on a log axis, an offset on a linear one. */
+static void dodge(const axis *a, int l, int n, char *buf, size_t len)
+{
+  double shift = n > 1 ? (2.0 * l / (n - 1) - 1) * dodge_reach(a) : 0;
+  if (shift == 0)
+    snprintf(buf, len, "1");
+  else if (a->log)
+    snprintf(buf, len, "($1*%.6g)", exp(shift));
+  else
+    snprintf(buf, len, "($1%+.6g)", shift);
+}
+
+/* The x axis: log or linear, tics at the swept values, room beyond
+ * the end values for the n_lines lines shifted sideways (dodge).  The
+ * label is the key and what kind of value it takes (the tics carry the
+ * values with their units), e.g. "esdfm.elapsed (duration, log
+ * scale)". */
+static void write_axis(FILE *s, const axis *a, int n_lines, const char *key,
+                       char *label, size_t len)
 {
   double lo = a->x[a->order[0]], hi = a->x[a->order[a->n - 1]];
+  double reach = n_lines > 1 ? dodge_reach(a) : 0;
   if (a->log)
-    fprintf(s, "set logscale x\nset xrange [%.17g:%.17g]\n", lo / 1.4,
-            hi * 1.4);
+    fprintf(s, "set logscale x\nset xrange [%.17g:%.17g]\n",
+            lo / 1.4 / exp(reach), hi * 1.4 * exp(reach));
   else {
-    double pad = hi > lo ? 0.06 * (hi - lo) : 0.5;
+    double pad = (hi > lo ? 0.06 * (hi - lo) : 0.5) + reach;
     fprintf(s, "set xrange [%.17g:%.17g]\n", lo - pad, hi + pad);
   }
   fputs("set xtics (", s);
@@ -338,31 +370,6 @@ static double tic_step(const window *w, int k)
   double raw = (hi - lo) / 5, mag = pow(10, floor(log10(raw)));
   double r = raw / mag;
   return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
-}
-
-/* The sideways shift of line l of n at one x, as gnuplot's expression
- * of column 1: a factor on a log axis, an offset on a linear one.  The
- * lines spread over a quarter of the smallest gap between values, so
- * that no shifted point comes near the next value. */
-static void dodge(const axis *a, int l, int n, char *buf, size_t len)
-{
-  double gap = a->log ? log(1.4) : 1;
-  for (int i = 1; i < a->n; i++) {
-    double x0 = a->x[a->order[i - 1]], x1 = a->x[a->order[i]];
-    double g = a->log ? log(x1 / x0) : x1 - x0;
-    if (i == 1 || g < gap)
-      gap = g;
-  }
-  if (a->n > 1 && !a->log && !a->numeric)
-    gap = 1;
-  double step = n > 1 ? 0.25 * gap / (n - 1) : 0;
-  double shift = (l - 0.5 * (n - 1)) * step;
-  if (shift == 0)
-    snprintf(buf, len, "1");
-  else if (a->log)
-    snprintf(buf, len, "($1*%.6g)", exp(shift));
-  else
-    snprintf(buf, len, "($1%+.6g)", shift);
 }
 
 /* The data blocks of metric k: one per line, points by position. */
@@ -449,7 +456,7 @@ static void write_script(plot_fig *fig, const window *w, const int *which,
   legend_size(w, &lay);
   plot_script_begin(fig, what, &lay);
   char xlabel[256];
-  write_axis(s, &w->ax, key, xlabel, sizeof xlabel);
+  write_axis(s, &w->ax, w->n_lines, key, xlabel, sizeof xlabel);
   int ls[MAX_LINES];
   static _Thread_local char keys[MAX_LINES * 2 * 300];
   write_styles(fig, w, ls, keys, sizeof keys);

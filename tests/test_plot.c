@@ -454,6 +454,18 @@ static void test_window_keys(void **state)
   assert_int_equal(block(dat, 1, r, 4), 2); /* esdfm (model.type=lr) */
   assert_true(fabs(r[0][0] - 60) < TOL && fabs(r[0][1] - 0.6) < TOL);
   assert_true(fabs(r[1][0] - 120) < TOL && fabs(r[1][1] - 0.7) < TOL);
+
+  /* A linear axis (60 and 120 minutes): the two lines sit an eighth of
+   * the gap, 7.5, either side, and the range leaves room for them
+   * beyond its usual 6% pad: [60 - 3.6 - 7.5, 120 + 3.6 + 7.5]. */
+  gp = slurp(at("sweep2/window.png.gp"));
+  assert_non_null(strstr(gp, "using ($1-7.5):2:3"));
+  assert_non_null(strstr(gp, "using ($1+7.5):2:3"));
+  double lo, hi;
+  const char *range = strstr(gp, "set xrange [");
+  assert_non_null(range);
+  assert_int_equal(sscanf(range, "set xrange [%lf:%lf]", &lo, &hi), 2);
+  assert_true(fabs(lo - 48.9) < 1e-9 && fabs(hi - 131.1) < 1e-9);
 }
 
 /* ---- hourly --------------------------------------------------------- */
