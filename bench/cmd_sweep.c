@@ -1,5 +1,6 @@
 /* cmd_sweep.c: `dfbench sweep`: a grid of runs, resumable and
  * shardable, in one directory (bench/sweep.h holds the logic). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +31,17 @@ static const char usage[] =
     "                         separate values with ';' when they hold\n"
     "                         commas (model.hidden=64,32;128)\n"
     "  --seeds N              replicates per grid point (default 1)\n"
-    "  --jobs J               cells run side by side (default 1); each\n"
-    "                         cell gets run.threads / J threads, at\n"
-    "                         least 1; results never depend on J\n"
+    "  --jobs J               cells run side by side, each in a process\n"
+    "                         of its own (default 1); each cell gets\n"
+    "                         run.threads / J threads, at least 1;\n"
+    "                         results never depend on J\n"
     "  --shard I/N            run only the cells k with k mod N = I,\n"
     "                         I in 0..N-1 (default 0/1: all)\n"
     "  -o, --output DIR       the sweep directory (created if needed)\n"
-    "  --force                replace a different sweep already in DIR;\n"
+    "  --force                replace a different sweep already in DIR:\n"
     "                         its finished cells whose configuration is\n"
-    "                         unchanged are kept\n"
+    "                         unchanged are kept, the cell directories\n"
+    "                         this sweep does not name are removed\n"
     "  -h, --help             this text\n"
     "\n"
     "Writes DIR/sweep.ini (the grid, seeds and base configuration),\n"
@@ -49,11 +52,21 @@ static const char usage[] =
     "from every finished cell at the end of each run.\n"
     "\n"
     "Rerunning the same command resumes: finished cells are skipped and\n"
-    "a cell without its marker is cleaned and run again.  A different\n"
-    "grid, seeds or configuration in an existing DIR is refused (exit 2).\n"
+    "a cell without its marker, or whose summary.csv does not read back\n"
+    "whole, is cleaned and run again.  A different grid, seeds or\n"
+    "configuration in an existing DIR is refused (exit 2).\n"
+    "\n"
+    "Ctrl-C (SIGINT) or SIGTERM stops the sweep cleanly: no new cell\n"
+    "starts, the running ones are killed and cleaned, sweep.csv is\n"
+    "rebuilt from the finished cells, and the message says how many\n"
+    "finished.  Exit status: 0, 1 when a cell fails at run time, 2 on\n"
+    "bad usage, config or data, 130 after SIGINT and 143 after SIGTERM\n"
+    "(128 + the signal, as a shell reports it).\n"
+    "\n"
     "Shards may share DIR (a shared file system): each runs its cells\n"
-    "and rebuilds sweep.csv from all finished ones, so the last to end\n"
-    "leaves the complete table.\n"
+    "and rebuilds sweep.csv from all finished ones under a lock on\n"
+    "DIR/sweep.lock (fcntl), so the last to end leaves the complete\n"
+    "table.\n"
     "\n"
     "On a cluster, a Slurm job array (one task per shard):\n"
     "  #SBATCH --array=0-7\n"
@@ -64,6 +77,26 @@ static const char usage[] =
     "    dfbench sweep -c exp.ini --grid esdfm.elapsed=5m,15m,1h,4h \\\n"
     "    --seeds 5 --shard {}/8 -o /shared/sweep\n"
     "Then: dfbench table /shared/sweep\n";
+
+/* The signal that interrupts the sweep, or 0.  The handler only sets
+ * it (a sig_atomic_t store is async-signal-safe); the sweep's loop
+ * reads it between its steps and does the work. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+  interrupted = sig;
+}
+
+/* SIGINT and SIGTERM set the flag, without SA_RESTART so that the
+ * sweep's sleep wakes at once; old receives the previous handlers. */
+static void catch_signals(struct sigaction *old)
+{
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old[0]);
+  sigaction(SIGTERM, &sa, &old[1]);
+}
 
 typedef struct sweep_args {
   const char *config, *output, *data, *methods, *seeds, *jobs, *shard;
@@ -169,6 +202,12 @@ int cmd_sweep(int argc, char **argv)
     rc = cli_load_config(cfg, a.config, a.sets, a.n_sets);
   else
     df_fail(rc, "out of memory");
+  if (!rc && a.methods)
+    sweep_label_origin(cfg, "run.methods", "--methods");
+  if (!rc && a.data) {
+    sweep_label_origin(cfg, "data.source", "--data");
+    sweep_label_origin(cfg, "data.path", "--data");
+  }
   if (!rc && a.n_grids == 0 && seeds == 1)
     log_warn("no --grid and one seed: the sweep has a single cell");
   for (int i = 0; i < a.n_grids && !rc; i++)
@@ -179,19 +218,36 @@ int cmd_sweep(int argc, char **argv)
   if (!rc)
     rc = runner_select(cfg, names, 32, &n_names);
 
+  /* Run, interruptible from here on: before this point nothing is on
+   * disk, and the default action of the signals is right. */
   sweep_stats st = {0};
+  struct sigaction old[2];
+  opt.stop = &interrupted;
+  catch_signals(old);
   if (!rc)
     rc = sweep_run(spec, cfg, &opt, &st);
-  if (!rc)
+  sigaction(SIGINT, &old[0], NULL);
+  sigaction(SIGTERM, &old[1], NULL);
+  if (!rc && !st.interrupted)
     log_info("sweep: ran %zu cells, skipped %zu finished; %s/sweep.csv "
              "has %zu rows (try 'dfbench table %s')",
              st.ran, st.skipped, a.output, st.rows, a.output);
   free(cfg);
   free(spec);
+  if (!rc && st.interrupted) {
+    char shard[64] = "";
+    if (opt.shards > 1)
+      snprintf(shard, sizeof shard, " of shard %d/%d", opt.shard, opt.shards);
+    log_error("interrupted: %zu of %zu cells%s finished; rerun the same "
+              "command to resume",
+              st.skipped + st.ran, st.mine, shard);
+    /* 128 + the signal, as a shell reports a process it ended. */
+    return 128 + st.interrupted;
+  }
   if (!rc)
     return 0;
   status = cli_fail(rc);
-  if (st.hint)
+  if (*st.hint)
     log_hint("%s", st.hint);
   return status;
 }

@@ -25,7 +25,10 @@ static const char usage[] =
     "  R  = (m - vanilla) / (oracle - vanilla)\n"
     "  RI = (m - pretrain) / (oracle - pretrain)\n"
     "('-' without the references); better is positive for NLL too.  A\n"
-    "sweep gives one table per grid point, titled by it.\n"
+    "sweep gives one table per grid point, titled by it.  Where oracle\n"
+    "is not better than vanilla (or pretrain) in a metric, R (or RI) of\n"
+    "that metric does not rank the methods: a note says so, below the\n"
+    "table in md, on stderr for latex and csv.\n"
     "\n"
     "md and latex mark each column's best value in bold and the runner-up\n"
     "(latex: underlined; md: italics) among the methods that do not see\n"
@@ -65,10 +68,8 @@ int cmd_table(int argc, char **argv)
   int rc = table_read(dir, &t);
   if (rc) {
     int status = cli_fail(rc);
-    if (strstr(df_errmsg(), "holds neither"))
-      log_hint("make one with 'dfbench run -o %s' or 'dfbench sweep ... "
-               "-o %s'",
-               dir, dir);
+    if (*table_hint())
+      log_hint("%s", table_hint());
     return status;
   }
   rc = table_write(&t, format, stdout);

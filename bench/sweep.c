@@ -6,12 +6,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,15 +44,31 @@ static char *trim(char *s)
   return s;
 }
 
-/* Apply "key=value" to cfg; the message of a bad value names --grid
- * instead of cfg_set's "--set". */
+void sweep_label_origin(df_config *cfg, const char *key, const char *origin)
+{
+  /* df_config.origin is indexed like the key table (sim/config.h). */
+  char section[96];
+  const char *dot = strchr(key, '.');
+  if (!dot || (size_t)(dot - key) >= sizeof section)
+    return;
+  snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+  int n;
+  const cfg_key *all = cfg_keys(&n), *k = cfg_find(section, dot + 1);
+  if (k)
+    snprintf(cfg->origin[k - all], sizeof cfg->origin[0], "%s", origin);
+}
+
+/* Apply "key=value" to cfg; the message of a bad value, now or later,
+ * names --grid instead of cfg_set's "--set". */
 static int apply_value(df_config *cfg, const char *key, const char *value)
 {
   char assign[SWEEP_MAX_VALUE + 128];
   snprintf(assign, sizeof assign, "%s=%s", key, value);
   int rc = cfg_set(cfg, assign);
-  if (!rc)
+  if (!rc) {
+    sweep_label_origin(cfg, key, "--grid");
     return 0;
+  }
   const char *msg = df_errmsg();
   if (!strncmp(msg, "--set: ", 7))
     msg += 7;
@@ -67,11 +85,15 @@ static int check_value(const df_config *base, const char *key,
   return apply_value(&c, key, value);
 }
 
-static int add_value(sweep_axis *a, const char *text, char *v)
+/* Add value number pos (from 1) of the axis written as text. */
+static int add_value(sweep_axis *a, const char *text, int pos, char *v)
 {
   v = trim(v);
   if (!*v)
-    return df_fail(DF_EINPUT, "--grid %s: an empty value", text);
+    return df_fail(DF_EINPUT,
+                   "--grid %s: value %d is empty (two separators in a "
+                   "row, or one at an end)",
+                   text, pos);
   if (a->n == SWEEP_MAX_VALUES)
     return df_fail(DF_EINPUT, "--grid %s: more than %d values", text,
                    SWEEP_MAX_VALUES);
@@ -117,24 +139,26 @@ int sweep_add_grid(sweep_spec *s, const df_config *base, const char *text)
                    "--jobs to use more cores",
                    text);
 
-  /* The values: split on ';' when there is one, else on ','. */
+  /* The values: split on ';' when there is one, else on ','.  Every
+   * field counts, empty ones too: "5m,,1h" is a typo, not two values. */
   sweep_axis *a = &s->axis[s->n_axes];
   memset(a, 0, sizeof *a);
   strcpy(a->key, key);
-  const char *sep = strchr(values, ';') ? ";" : ",";
-  char *save = NULL;
-  for (char *p = values;; p = NULL) {
-    char *v = strtok_r(p, sep, &save);
-    if (!v)
-      break;
-    int rc = add_value(a, text, v);
+  if (!*trim(values))
+    return df_fail(DF_EINPUT, "--grid %s: no value given", text);
+  char sep = strchr(values, ';') ? ';' : ',';
+  for (char *v = values, *end;; v = end + 1) {
+    end = strchr(v, sep);
+    if (end)
+      *end = '\0';
+    int rc = add_value(a, text, a->n + 1, v);
     if (!rc)
       rc = check_value(base, key, a->value[a->n - 1]);
     if (rc)
       return rc;
+    if (!end)
+      break;
   }
-  if (a->n == 0)
-    return df_fail(DF_EINPUT, "--grid %s: no value given", text);
 
   /* Two spellings of one setting (15m and 900s) would be one cell
    * twice under two names. */
@@ -490,7 +514,7 @@ static int spec_claim(const char *dir, const char *text, int force,
       if (!same && !force) {
         *hint = "choose another -o DIR, or pass --force to replace that "
                 "sweep (its finished cells whose configuration is "
-                "unchanged are kept)";
+                "unchanged are kept, its other cells removed)";
         rc = spec_refuse(path, old, text);
         free(old);
         return rc;
@@ -580,6 +604,73 @@ static int cell_clean(const char *cell_dir)
   return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Does the directory look like a sweep cell: a done marker or one of
+ * the files a run writes? */
+static int looks_like_cell(const char *path)
+{
+  static const char *const files[] = {"done", "summary.csv", "hourly.csv",
+                                      "config.ini"};
+  char file[4700];
+  for (int i = 0; i < 4; i++) {
+    snprintf(file, sizeof file, "%s/%s", path, files[i]);
+    if (!access(file, F_OK))
+      return 1;
+  }
+  return 0;
+}
+
+/* Remove the cell directories in cells_dir that s does not name, after
+ * --force replaced an older sweep: left there, they keep done markers
+ * of other experiments, and anyone globbing the cells gets them.
+ * Only directories that look like cells are touched; one holding
+ * files dfbench did not write keeps them and is reported. */
+static int cells_prune(const sweep_spec *s, const char *cells_dir,
+                       size_t *removed)
+{
+  size_t n = sweep_cells(s);
+  char **names = calloc(n ? n : 1, sizeof *names);
+  int rc = names ? 0 : df_fail(DF_ENOMEM, "out of memory");
+  for (size_t k = 0; k < n && !rc; k++) {
+    char name[256];
+    sweep_cell_name(s, k, name, sizeof name);
+    if (!(names[k] = strdup(name)))
+      rc = df_fail(DF_ENOMEM, "out of memory");
+  }
+  DIR *d = rc ? NULL : opendir(cells_dir);
+  if (!rc && !d)
+    rc = df_fail(DF_EIO, "%s: cannot open: %s", cells_dir, strerror(errno));
+  if (!rc)
+    qsort(names, n, sizeof *names, by_name);
+
+  *removed = 0;
+  for (struct dirent *e; !rc && (e = readdir(d));) {
+    char path[4400], *key = e->d_name;
+    struct stat st;
+    if (e->d_name[0] == '.' ||
+        bsearch(&key, names, n, sizeof *names, by_name))
+      continue;
+    snprintf(path, sizeof path, "%s/%s", cells_dir, e->d_name);
+    if (lstat(path, &st) || !S_ISDIR(st.st_mode) || !looks_like_cell(path))
+      continue;
+    rc = cell_clean(path);
+    if (!rc && rmdir(path))
+      log_warn("%s: kept: it holds files a sweep did not write", path);
+    else if (!rc)
+      ++*removed;
+  }
+  if (d)
+    closedir(d);
+  for (size_t k = 0; names && k < n; k++)
+    free(names[k]);
+  free(names);
+  return rc;
+}
+
 static int cell_mark(const char *cell_dir, const char *name, uint64_t hash)
 {
   char path[4600];
@@ -662,10 +753,12 @@ static void put_field(FILE *f, const char *t)
   fputc('"', f);
 }
 
-/* The rows of one finished cell's summary.csv, grid values and seed in
- * front, seconds (the last column) left out. */
-static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
-                    FILE *f, size_t *rows)
+/* The text of a finished cell's summary.csv (the caller frees it),
+ * checked to be what runner_write writes: the header, then at least one
+ * whole line with as many fields.  A done marker promises that; disk
+ * trouble or a hand edit can break the promise.  DF_EINPUT names the
+ * file and the line otherwise. */
+static int cell_summary(const char *cell_dir, char **out)
 {
   char path[4600], *text;
   snprintf(path, sizeof path, "%s/summary.csv", cell_dir);
@@ -673,12 +766,48 @@ static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
   if (rc)
     return rc;
   if (!text)
-    return df_fail(DF_EINPUT, "%s: missing in a finished cell", path);
+    return df_fail(DF_EINPUT, "%s: missing", path);
   size_t hl = strlen(summary_header);
-  if (strncmp(text, summary_header, hl) || text[hl] != '\n') {
-    free(text);
-    return df_fail(DF_EINPUT, "%s: unexpected header", path);
+  int want = 1;
+  for (const char *c = summary_header; *c; c++)
+    want += *c == ',';
+  if (strncmp(text, summary_header, hl) || text[hl] != '\n')
+    rc = df_fail(DF_EINPUT, "%s:1: not summary.csv's header", path);
+  long lineno = 2;
+  for (const char *line = text + hl + 1; !rc && *line; lineno++) {
+    const char *nl = strchr(line, '\n');
+    int n = 1;
+    for (const char *c = line; nl && c < nl; c++)
+      n += *c == ',';
+    if (!nl)
+      rc = df_fail(DF_EINPUT, "%s:%ld: the last line is cut short", path,
+                   lineno);
+    else if (n != want)
+      rc = df_fail(DF_EINPUT, "%s:%ld: %d fields, the header has %d", path,
+                   lineno, n, want);
+    else
+      line = nl + 1;
   }
+  if (!rc && lineno == 2)
+    rc = df_fail(DF_EINPUT, "%s: no rows", path);
+  if (rc) {
+    free(text);
+    return rc;
+  }
+  *out = text;
+  return 0;
+}
+
+/* The rows of one finished cell's summary.csv, grid values and seed in
+ * front, seconds (the last column) left out. */
+static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
+                    FILE *f, size_t *rows)
+{
+  char *text;
+  int rc = cell_summary(cell_dir, &text);
+  if (rc)
+    return rc;
+  size_t hl = strlen(summary_header);
   int idx[SWEEP_MAX_AXES], seed;
   sweep_coords(s, k, idx, &seed);
   for (char *line = text + hl + 1, *next; *line; line = next) {
@@ -700,14 +829,52 @@ static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
   return 0;
 }
 
-int sweep_write_csv(const sweep_spec *s, const df_config *base,
-                    const char *dir, size_t *rows_out)
+/* Take the advisory lock on DIR/sweep.lock that serialises rebuilding
+ * sweep.csv.  Without it shards finishing together race: one that
+ * scanned the cells before another committed its last could rename its
+ * older table over the newer one.  With it, the last shard to take the
+ * lock scans after every other shard's cells are committed.  POSIX
+ * record locks (fcntl) work across NFS, where flock may not; they are
+ * released when *fd is closed.  A file system without locks gives *fd
+ * = -1 and a warning: the race is back, and any later run repairs it. */
+static int dir_lock(const char *dir, int *fd)
+{
+  char path[4200];
+  snprintf(path, sizeof path, "%s/sweep.lock", dir);
+  *fd = open(path, O_RDWR | O_CREAT, 0666);
+  if (*fd < 0)
+    return df_fail(DF_EIO, "%s: cannot open: %s", path, strerror(errno));
+  struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  while (fcntl(*fd, F_SETLKW, &l) < 0) {
+    int e = errno;
+    if (e == EINTR)
+      continue;
+    close(*fd);
+    *fd = -1;
+    if (e != ENOLCK && e != EOPNOTSUPP && e != ENOSYS && e != EINVAL)
+      return df_fail(DF_EIO, "%s: cannot lock: %s", path, strerror(e));
+    log_warn("%s: the file system has no locks (%s); shards ending at "
+             "the same moment may leave sweep.csv without the last "
+             "cells, which any later run puts back",
+             path, strerror(e));
+    return 0;
+  }
+  return 0;
+}
+
+/* sweep_write_csv; *bad receives the cell whose summary.csv could not
+ * be read (or stays as it was). */
+static int write_csv(const sweep_spec *s, const df_config *base,
+                     const char *dir, size_t *rows_out, size_t *bad)
 {
   static _Thread_local df_config cfg;
   char path[4600];
   snprintf(path, sizeof path, "%s/sweep.csv", dir);
   out_file o;
-  int rc = out_open(&o, path, 1);
+  int lock;
+  int rc = dir_lock(dir, &lock);
+  if (!rc && (rc = out_open(&o, path, 1)) && lock >= 0)
+    close(lock);
   if (rc)
     return rc;
 
@@ -726,64 +893,183 @@ int sweep_write_csv(const sweep_spec *s, const df_config *base,
     sweep_cell_name(s, k, name, sizeof name);
     snprintf(cell_dir, sizeof cell_dir, "%s/cells/%s", dir, name);
     rc = sweep_cell_config(s, base, k, &cfg);
-    if (!rc && sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
-      rc = csv_cell(s, cell_dir, k, o.f, &rows);
+    if (!rc && sweep_cell_done(cell_dir, sweep_config_hash(&cfg)) &&
+        (rc = csv_cell(s, cell_dir, k, o.f, &rows)))
+      *bad = k;
   }
-  if (rc) {
+  if (rc)
     out_abort(&o);
-    return rc;
-  }
-  if (rows_out)
+  else
+    rc = out_commit(&o);
+  if (!rc && rows_out)
     *rows_out = rows;
-  return out_commit(&o);
+  /* The rename is done before the lock is released. */
+  if (lock >= 0)
+    close(lock);
+  return rc;
+}
+
+int sweep_write_csv(const sweep_spec *s, const df_config *base,
+                    const char *dir, size_t *rows)
+{
+  size_t bad;
+  return write_csv(s, base, dir, rows, &bad);
 }
 
 /* ---- running cells side by side ---- */
+
+/* Each cell runs in a child process of its own, at most jobs at a time,
+ * while this process only starts them, collects them and draws the
+ * progress.  A process can be stopped at once and safely: when the
+ * sweep is interrupted (SIGINT, SIGTERM) its running cells are killed,
+ * which leaves at worst a cell without its done marker, cleaned here
+ * and run again by the next run; a thread could not be stopped half-way
+ * through a cell.  Nothing is lost in speed: a cell is seconds to
+ * hours of work, a fork microseconds. */
+
+typedef struct pool_child {
+  pid_t pid; /* 0: a free slot */
+  size_t k;  /* its cell */
+  int fd;    /* read end of the pipe that carries its error message */
+} pool_child;
 
 typedef struct sweep_pool {
   const sweep_spec *s;
   const df_config *base;
   const char *dir;
-  const size_t *todo; /* cell numbers to run */
-  size_t n;
-  int threads; /* run.threads of each cell */
-  atomic_size_t next, finished;
-  atomic_int stop, active;
-  pthread_mutex_t lock;
-  int status; /* the first failure and its message */
-  char msg[1200];
+  const size_t *todo;                /* cell numbers to run */
+  size_t n, next;                    /* cells to run, cells started */
+  size_t ran;                        /* cells finished */
+  int threads;                       /* run.threads of each cell */
+  const volatile sig_atomic_t *stop; /* set by a signal handler */
+  int signal;                        /* the interrupting signal, or 0 */
+  int status;                        /* the first failure and its message */
+  char msg[1400];
+  pool_child child[64];
 } sweep_pool;
 
-static void *pool_worker(void *arg)
+/* The child's side.  SIGINT and SIGTERM get their default action back
+ * (the parent's handler only sets a flag this process never reads) and
+ * are unblocked; the cell runs; a failure's message goes up the pipe,
+ * in one write shorter than PIPE_BUF, so it never blocks.  _exit, not
+ * exit: the parent's stdio buffers and atexit handlers are the
+ * parent's. */
+static void child_main(const sweep_pool *p, size_t k, int fd,
+                       const sigset_t *mask)
 {
-  sweep_pool *p = arg;
-  for (size_t j; !atomic_load(&p->stop) &&
-                 (j = atomic_fetch_add(&p->next, 1)) < p->n;) {
-    int rc = cell_run(p->s, p->base, p->dir, p->todo[j], p->threads);
-    if (rc) {
-      char name[256];
-      sweep_cell_name(p->s, p->todo[j], name, sizeof name);
-      pthread_mutex_lock(&p->lock);
-      if (!p->status) {
-        p->status = rc;
-        snprintf(p->msg, sizeof p->msg, "cell %s: %s", name, df_errmsg());
-      }
-      pthread_mutex_unlock(&p->lock);
-      atomic_store(&p->stop, 1);
-    }
-    atomic_fetch_add(&p->finished, 1);
+  struct sigaction dfl = {.sa_handler = SIG_DFL};
+  sigemptyset(&dfl.sa_mask);
+  sigaction(SIGINT, &dfl, NULL);
+  sigaction(SIGTERM, &dfl, NULL);
+  pthread_sigmask(SIG_SETMASK, mask, NULL);
+  int rc = cell_run(p->s, p->base, p->dir, k, p->threads);
+  if (rc) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", df_errmsg());
+    if (write(fd, msg, strlen(msg)) < 0)
+      rc = DF_EIO;
   }
-  atomic_fetch_sub(&p->active, 1);
-  return NULL;
+  _exit(rc == 0 ? 0 : rc == DF_EINPUT ? 2 : rc == DF_ENOMEM ? 3 : 1);
 }
 
-/* Run p's cells on jobs threads; the calling thread draws progress
- * until every worker has stopped. */
+/* Start cell k in slot c.  The two signals are blocked across fork, so
+ * that one arriving in between reaches this process (and its flag), not
+ * a child that still has this process's handler. */
+static int pool_start(sweep_pool *p, pool_child *c, size_t k)
+{
+  int fds[2];
+  if (pipe(fds))
+    return df_fail(DF_EIO, "cannot start a cell: %s", strerror(errno));
+  sigset_t block, mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &mask);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(p, k, fds[1], &mask);
+  }
+  int e = errno;
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return df_fail(DF_EIO, "cannot start a cell: %s", strerror(e));
+  }
+  *c = (pool_child){.pid = pid, .k = k, .fd = fds[0]};
+  return 0;
+}
+
+/* The message the child of c sent up its pipe, or "". */
+static void child_message(pool_child *c, char *msg, size_t len)
+{
+  size_t used = 0;
+  for (ssize_t n; used + 1 < len &&
+                  (n = read(c->fd, msg + used, len - 1 - used)) != 0;) {
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      break;
+    used += (size_t)n;
+  }
+  msg[used] = '\0';
+  close(c->fd);
+}
+
+/* Collect the child of c if it has ended (1), else 0.  A cell killed by
+ * SIGINT or SIGTERM was interrupted, not failed: its directory is
+ * cleaned unless its marker made it before the signal. */
+static int pool_collect(sweep_pool *p, pool_child *c)
+{
+  int st;
+  pid_t r = waitpid(c->pid, &st, WNOHANG);
+  if (r == 0 || (r < 0 && errno == EINTR))
+    return 0;
+  char msg[1024], name[256], cell_dir[4400];
+  child_message(c, msg, sizeof msg);
+  sweep_cell_name(p->s, c->k, name, sizeof name);
+  snprintf(cell_dir, sizeof cell_dir, "%s/cells/%s", p->dir, name);
+  int code = 0, sig = r > 0 && WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+  if (r < 0) {
+    code = DF_EIO;
+    snprintf(msg, sizeof msg, "lost its process: %s", strerror(errno));
+  } else if (sig == SIGINT || sig == SIGTERM) {
+    static _Thread_local df_config cfg;
+    if (!p->signal)
+      p->signal = sig;
+    if (!sweep_cell_config(p->s, p->base, c->k, &cfg) &&
+        sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
+      p->ran++;
+    else
+      cell_clean(cell_dir);
+  } else if (sig) {
+    code = DF_EIO;
+    snprintf(msg, sizeof msg, "killed by signal %d (%s)%s", sig,
+             strsignal(sig), sig == SIGKILL ? "; out of memory?" : "");
+  } else if (WEXITSTATUS(st)) {
+    int x = WEXITSTATUS(st);
+    code = x == 2 ? DF_EINPUT : x == 3 ? DF_ENOMEM : DF_EIO;
+    if (!*msg)
+      snprintf(msg, sizeof msg, "failed (exit status %d)", x);
+  } else {
+    p->ran++;
+  }
+  if (code && !p->status) {
+    p->status = code;
+    snprintf(p->msg, sizeof p->msg, "cell %s: %s", name, msg);
+  }
+  c->pid = 0;
+  return 1;
+}
+
+/* Run p's cells, jobs at a time, drawing progress, until they are all
+ * done, one has failed (the running ones finish; no new one starts) or
+ * a signal set *p->stop (the running ones are killed). */
 static void pool_run(sweep_pool *p, int jobs, size_t done_before,
                      size_t total)
 {
-  pthread_t tid[64];
-  int started = 0;
   progress *bar = progress_create("sweep");
   progress_count(bar, done_before, total);
 
@@ -792,27 +1078,43 @@ static void pool_run(sweep_pool *p, int jobs, size_t done_before,
   enum log_level level = log_get_level();
   if (level == LOG_INFO)
     log_set_level(LOG_WARN);
-  for (int t = 0; t < jobs && t < 64 && (size_t)t < p->n; t++) {
-    atomic_fetch_add(&p->active, 1);
-    if (!pthread_create(&tid[started], NULL, pool_worker, p))
-      started++;
-    else
-      atomic_fetch_sub(&p->active, 1);
-  }
-  if (!started) {
-    atomic_fetch_add(&p->active, 1);
-    pool_worker(p);
-  }
+  int slots = jobs < 64 ? jobs : 64, running = 0, killed = 0;
   for (;;) {
-    int active = atomic_load(&p->active);
-    progress_count(bar, done_before + atomic_load(&p->finished), total);
-    if (!active)
+    if (!p->signal && p->stop && *p->stop)
+      p->signal = *p->stop;
+
+    /* Fill the free slots. */
+    for (int i = 0; i < slots && !p->signal && !p->status && p->next < p->n;
+         i++) {
+      if (p->child[i].pid)
+        continue;
+      int rc = pool_start(p, &p->child[i], p->todo[p->next]);
+      if (rc && !p->status) {
+        p->status = rc;
+        snprintf(p->msg, sizeof p->msg, "%s", df_errmsg());
+      }
+      if (rc)
+        break;
+      p->next++;
+      running++;
+    }
+
+    /* Interrupted: a terminal's Ctrl-C has reached the cells already,
+     * a kill of this process alone has not. */
+    for (int i = 0; i < slots && p->signal && !killed; i++)
+      if (p->child[i].pid)
+        kill(p->child[i].pid, SIGTERM);
+    killed |= p->signal != 0;
+
+    for (int i = 0; i < slots; i++)
+      if (p->child[i].pid && pool_collect(p, &p->child[i]))
+        running--;
+    progress_count(bar, done_before + p->ran, total);
+    if (!running && (p->signal || p->status || p->next == p->n))
       break;
-    struct timespec pause = {0, 100 * 1000 * 1000};
+    struct timespec pause = {0, 50 * 1000 * 1000};
     nanosleep(&pause, NULL);
   }
-  for (int t = 0; t < started; t++)
-    pthread_join(tid[t], NULL);
   log_set_level(level);
   progress_finish(bar);
 }
@@ -842,12 +1144,19 @@ int sweep_run(const sweep_spec *s, const df_config *base,
   if (!rc) {
     const char *hint = NULL;
     rc = spec_claim(opt->dir, text, opt->force, &hint);
-    if (rc == DF_EINPUT)
-      out->hint = hint;
+    if (rc == DF_EINPUT && hint)
+      snprintf(out->hint, sizeof out->hint, "%s", hint);
   }
   snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->dir);
   if (!rc)
     rc = make_dirs(cells_dir);
+  size_t pruned = 0;
+  if (!rc && opt->force)
+    rc = cells_prune(s, cells_dir, &pruned);
+  if (pruned)
+    log_warn("--force: removed %zu cell director%s that this sweep does "
+             "not name from %s",
+             pruned, pruned == 1 ? "y" : "ies", cells_dir);
   if (rc)
     goto cleanup;
 
@@ -866,29 +1175,65 @@ int sweep_run(const sweep_spec *s, const df_config *base,
     snprintf(cell_dir, sizeof cell_dir, "%s/%s", cells_dir, name);
     sweep_cell_config(s, base, k, &cfg);
     out->mine++;
-    if (sweep_cell_done(cell_dir, sweep_config_hash(&cfg)))
+    char *summary = NULL;
+    int done = sweep_cell_done(cell_dir, sweep_config_hash(&cfg));
+    /* A finished cell whose summary cannot be read is run again: its
+     * configuration is known and its results are deterministic, so
+     * that costs one cell's time and loses nothing. */
+    if (done && cell_summary(cell_dir, &summary)) {
+      log_warn("cell %s is marked done but %s; running it again", name,
+               df_errmsg());
+      done = 0;
+    }
+    free(summary);
+    if (done)
       out->skipped++;
     else
       todo[n_todo++] = k;
   }
+  /* A job array with more tasks than cells is legitimate, but a shard
+   * number past the cells is more often a mistyped N. */
+  if (!out->mine)
+    log_warn("--shard %d/%d: the sweep has %zu cells, none of them k "
+             "with k mod %d = %d; this shard has nothing to run",
+             opt->shard, opt->shards, out->cells, opt->shards, opt->shard);
   log_info("sweep: %zu cells, %zu in shard %d/%d, %zu already finished, "
            "%zu to run, %d at a time",
            out->cells, out->mine, opt->shard, opt->shards, out->skipped,
            n_todo, opt->jobs);
 
   /* Run them; threads of one cell: run.threads shared among the jobs. */
-  sweep_pool p = {
-      .s = s, .base = base, .dir = opt->dir, .todo = todo, .n = n_todo};
+  sweep_pool p = {.s = s,
+                  .base = base,
+                  .dir = opt->dir,
+                  .todo = todo,
+                  .n = n_todo,
+                  .stop = opt->stop};
   p.threads =
       base->run_threads / opt->jobs > 1 ? base->run_threads / opt->jobs : 1;
-  pthread_mutex_init(&p.lock, NULL);
   if (n_todo)
     pool_run(&p, opt->jobs, out->skipped, out->mine);
-  pthread_mutex_destroy(&p.lock);
-  out->ran = atomic_load(&p.finished);
+  out->ran = p.ran;
+  out->interrupted = p.signal ? p.signal : opt->stop ? *opt->stop : 0;
 
-  /* sweep.csv from every finished cell, whatever happened above. */
-  rc = sweep_write_csv(s, base, opt->dir, &out->rows);
+  /* sweep.csv from every finished cell, whatever happened above.  A
+   * cell this shard does not own is run again by its own shard. */
+  size_t bad = out->cells;
+  rc = write_csv(s, base, opt->dir, &out->rows, &bad);
+  if (rc && bad < out->cells) {
+    char name[256];
+    sweep_cell_name(s, bad, name, sizeof name);
+    if (opt->shards > 1 && !sweep_in_shard(bad, opt->shard, opt->shards))
+      snprintf(out->hint, sizeof out->hint,
+               "cell %s belongs to shard %zu/%d: rerun that shard's "
+               "command, which runs a finished cell again when its "
+               "summary.csv cannot be read",
+               name, bad % (size_t)opt->shards, opt->shards);
+    else
+      snprintf(out->hint, sizeof out->hint,
+               "rerun the same command: it runs a finished cell again "
+               "when its summary.csv cannot be read");
+  }
   if (p.status)
     rc = df_fail(p.status, "%s", p.msg);
 

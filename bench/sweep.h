@@ -20,19 +20,26 @@
  *
  * Shards.  Shard I of N (I in 0..N-1) owns the cells with k mod N == I.
  *
+ * Processes.  sweep_run runs each cell in a child process, so that an
+ * interrupted sweep can kill its running cells safely; the calling
+ * process starts and collects them and writes sweep.csv.
+ *
  * The directory.  DIR/sweep.ini records the grid, the seeds and the
  * base configuration (every key but run.threads, which never changes
  * results); every later run in DIR, any shard, must match it.  A cell
  * is finished only when DIR/cells/NAME/done, written atomically after
- * its results, holds the hash of the cell's configuration; any other
- * cell directory is cleaned and run again.  DIR/sweep.csv is rebuilt
- * from every finished cell at the end of each run and renamed into
- * place, so shards sharing DIR combine without a merge step.
+ * its results, holds the hash of the cell's configuration and its
+ * summary.csv reads back whole; any other cell directory is cleaned and
+ * run again.  DIR/sweep.csv is rebuilt from every finished cell at the
+ * end of each run and renamed into place under an fcntl lock on
+ * DIR/sweep.lock, so shards sharing DIR combine without a merge step
+ * and the last one to take the lock writes the complete table.
  *
  * A sweep_spec is plain data owned by the caller. */
 #ifndef DFB_SWEEP_H
 #define DFB_SWEEP_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +68,11 @@ typedef struct sweep_spec {
  * Every value is checked against base; DF_EINPUT names the key, the
  * value and the valid range, or lists the valid keys. */
 int sweep_add_grid(sweep_spec *s, const df_config *base, const char *text);
+/* Record that the value of key ("section.name") came from origin
+ * ("--grid", "--methods"), so that later messages about it (an unknown
+ * method, a missing data.path) name the option the user typed rather
+ * than "--set", which the options are applied through. */
+void sweep_label_origin(df_config *cfg, const char *key, const char *origin);
 /* Checks across axes and seeds (a seed key on an axis with seeds > 1). */
 int sweep_check(const sweep_spec *s);
 
@@ -88,30 +100,44 @@ uint64_t sweep_config_hash(const df_config *cfg);
 
 typedef struct sweep_options {
   const char *dir;
+  /* Set to a signal's number by the caller's handler (SIGINT, SIGTERM)
+   * to interrupt the sweep; NULL: never. */
+  const volatile sig_atomic_t *stop;
   int jobs;          /* cells side by side, >= 1 */
   int shard, shards; /* run shard `shard` of `shards` (0 of 1) */
-  int force;         /* replace a different sweep.ini */
+  int force;         /* replace a different sweep.ini and remove the
+                        cell directories this sweep does not name */
 } sweep_options;
 
 typedef struct sweep_stats {
-  size_t cells;     /* in the whole sweep */
-  size_t mine;      /* in this shard */
-  size_t skipped;   /* already finished */
-  size_t ran;       /* run now */
-  size_t rows;      /* rows of the rebuilt sweep.csv */
-  const char *hint; /* a likely fix after an error, or NULL */
+  size_t cells;    /* in the whole sweep */
+  size_t mine;     /* in this shard */
+  size_t skipped;  /* already finished */
+  size_t ran;      /* run now, to the end */
+  int interrupted; /* the signal that interrupted the sweep, or 0 */
+  size_t rows;     /* rows of the rebuilt sweep.csv */
+  char hint[512];  /* a likely fix after an error, or "" */
 } sweep_stats;
 
 /* Run the cells of opt's shard that are not finished, opt->jobs at a
- * time, then rebuild DIR/sweep.csv.  A different DIR/sweep.ini is
- * refused (DF_EINPUT naming the first difference) unless opt->force.
+ * time, each in a child process, then rebuild DIR/sweep.csv.  When
+ * *opt->stop becomes non-zero (or a cell is killed by SIGINT or
+ * SIGTERM, as a terminal's Ctrl-C does to the whole job) no new cell
+ * starts, the running ones are killed and cleaned, sweep.csv is rebuilt
+ * from the finished cells, and 0 is returned with out->interrupted set
+ * to the signal.  A different DIR/sweep.ini is
+ * refused (DF_EINPUT naming the first difference) unless opt->force,
+ * which also removes from DIR/cells the directories that look like
+ * cells (a done marker or a run's files) but are not cells of s.
  * After a failed cell no new cell starts; the first error is
  * returned. */
 int sweep_run(const sweep_spec *s, const df_config *base,
               const sweep_options *opt, sweep_stats *out);
 
-/* Rebuild DIR/sweep.csv from the finished cells (rows, if not NULL,
- * receives the count of data rows). */
+/* Rebuild DIR/sweep.csv from the finished cells, holding the lock on
+ * DIR/sweep.lock (rows, if not NULL, receives the count of data rows).
+ * A finished cell whose summary.csv does not read back is DF_EINPUT
+ * naming it. */
 int sweep_write_csv(const sweep_spec *s, const df_config *base,
                     const char *dir, size_t *rows);
 

@@ -14,6 +14,14 @@
 
 #define MAX_FIELDS 64
 
+/* The hint of the last failure of table_read, for the caller. */
+static _Thread_local char last_hint[512];
+
+const char *table_hint(void)
+{
+  return last_hint;
+}
+
 /* ---- statistics ---- */
 
 /* Welford's update: mean and sum of squared deviations, one value at a
@@ -290,9 +298,32 @@ static int read_file(const char *path, table_data *t)
   return rc;
 }
 
+/* DIR holds no result file: say what it is and what would make one. */
+static int no_results(const char *dir)
+{
+  char path[4200];
+  snprintf(path, sizeof path, "%s/sweep.ini", dir);
+  if (!access(path, F_OK)) {
+    snprintf(last_hint, sizeof last_hint,
+             "rerun the sweep command to finish its cells and rebuild "
+             "sweep.csv; finished cells are kept");
+    return df_fail(DF_EINPUT,
+                   "%s is a sweep without sweep.csv: none of its cells "
+                   "has finished, or its run was killed before writing it",
+                   dir);
+  }
+  snprintf(last_hint, sizeof last_hint,
+           "make one with 'dfbench run -o %.200s' or 'dfbench sweep ... "
+           "-o %.200s'",
+           dir, dir);
+  return df_fail(DF_EINPUT, "%s holds neither sweep.csv nor summary.csv",
+                 dir);
+}
+
 int table_read(const char *dir, table_data *out)
 {
   memset(out, 0, sizeof *out);
+  last_hint[0] = '\0';
   char path[4200];
   struct stat st;
   if (stat(dir, &st))
@@ -304,8 +335,7 @@ int table_read(const char *dir, table_data *out)
     if (access(path, F_OK))
       snprintf(path, sizeof path, "%s/summary.csv", dir);
     if (access(path, F_OK))
-      return df_fail(DF_EINPUT, "%s holds neither sweep.csv nor summary.csv",
-                     dir);
+      return no_results(dir);
   }
   int rc = read_file(path, out);
   for (int g = 0; !rc && g < out->n_groups; g++)
@@ -413,6 +443,48 @@ static void seeds_note(int seeds, char *buf, size_t len, const char *pm)
     snprintf(buf, len, "one seed");
 }
 
+/* The relative columns' premise: oracle is better than the reference
+ * (vanilla for R, pretrain for RI).  Where it is not (a small world can
+ * do that), R or RI divides by a gap of the wrong sign or by zero, so
+ * its values no longer rank the methods.  One line per broken column
+ * pair, written to note (n lines of len bytes at most); the count. */
+static int group_notes(const table_group *g, char (*note)[256], int max)
+{
+  static const char *const names[TABLE_METRICS] = {"AUC", "PR-AUC", "NLL"};
+  static const struct {
+    const char *ref, *col;
+  } refs[] = {{"vanilla", "R"}, {"pretrain", "RI"}};
+  const table_row *ora = row_named(g, "oracle");
+  int n = 0;
+  for (int k = 0; k < TABLE_METRICS && ora; k++)
+    for (int r = 0; r < 2 && n < max; r++) {
+      const table_row *ref = row_named(g, refs[r].ref);
+      double o = ora->mean[k], v = ref ? ref->mean[k] : NAN;
+      int lower = k == TABLE_NLL;
+      if (isnan(o) || isnan(v) || (lower ? o < v : o > v))
+        continue;
+      snprintf(note[n++], 256,
+               "oracle's %s (%.4f) is not %s %s's (%.4f), so %s-%s does "
+               "not rank the methods here; compare %s itself",
+               names[k], o, lower ? "below" : "above", refs[r].ref, v,
+               refs[r].col, names[k], names[k]);
+    }
+  return n;
+}
+
+/* The notes of every group on stderr, for the layouts that have no
+ * place a reader sees them. */
+static void warn_notes(const table_data *t)
+{
+  char title[2048], note[2 * TABLE_METRICS][256];
+  for (int gi = 0; gi < t->n_groups; gi++) {
+    int n = group_notes(&t->groups[gi], note, 2 * TABLE_METRICS);
+    group_title(t, &t->groups[gi], title, sizeof title);
+    for (int i = 0; i < n; i++)
+      log_warn("%s%s%s", title, *title ? ": " : "", note[i]);
+  }
+}
+
 static void write_md(const table_data *t, FILE *out)
 {
   char title[2048], note[64], text[128];
@@ -445,6 +517,10 @@ static void write_md(const table_data *t, FILE *out)
       }
       fputc('\n', out);
     }
+    char notes[2 * TABLE_METRICS][256];
+    int n = group_notes(g, notes, 2 * TABLE_METRICS);
+    for (int i = 0; i < n; i++)
+      fprintf(out, "%sNote: %s.\n", i ? "" : "\n", notes[i]);
   }
 }
 
@@ -592,5 +668,9 @@ int table_write(const table_data *t, const char *format, FILE *out)
   else
     return df_fail(DF_EINPUT, "--format %s: choose one of md, latex, csv",
                    format);
+  /* md prints its notes below each table; the others have no place a
+   * reader sees them. */
+  if (strcmp(format, "md"))
+    warn_notes(t);
   return ferror(out) ? df_fail(DF_EIO, "cannot write the table") : 0;
 }

@@ -59,6 +59,8 @@ typedef struct table_data {
  * file.  DF_EINPUT names the file, the line and the field at fault. */
 int table_read(const char *dir, table_data *out);
 void table_free(table_data *t);
+/* After a failure of table_read: a likely fix, or "". */
+const char *table_hint(void);
 
 /* The mean and sample sd (n - 1) of x[0..n-1]; sd NaN when n < 2. */
 void table_mean_sd(const double *x, int n, double *mean, double *sd);
@@ -74,7 +76,12 @@ void table_mean_sd(const double *x, int n, double *mean, double *sd);
  * best baseline, as the paper marks it.  Lower NLL is better.
  *
  * csv: the grid keys, method, seeds, then per metric its mean, sd, R
- * and RI, numbers as shortest round-trip text, empty when undefined. */
+ * and RI, numbers as shortest round-trip text, empty when undefined.
+ *
+ * Where oracle's mean is not better than a reference's, the R or RI of
+ * that metric divides by a gap of the wrong sign (or zero) and does not
+ * rank the methods: md prints a "Note:" line below the group's table,
+ * latex and csv a warning on stderr, naming the grid point. */
 int table_write(const table_data *t, const char *format, FILE *out);
 
 #endif

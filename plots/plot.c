@@ -68,16 +68,29 @@ void plot_default_output(const plot_options *o, char *buf, size_t len)
     snprintf(buf, len, "%s/%s.png", o->input, kinds[o->kind].name);
 }
 
-/* The terminals by extension: paper sizes, fonts a reader can read once
- * the figure is scaled to a column. */
+/* The terminals by extension.  Each draws the same figure, laid out in
+ * inches and points for paper (see plot_script_begin): PDF in inches,
+ * PNG at 300 pixels per inch, SVG at the 96 of CSS.  The factors make
+ * 9 pt text, lines and markers the same size on paper in every format;
+ * they were measured with gnuplot 5.4 (Debian 12):
+ *   pdfcairo  font N is N * fontscale * 4/3 pt, fontscale 0.5 unless
+ *             given; a line of width 1 is 0.5 pt; a point of size 1 is
+ *             6 pt across;
+ *   pngcairo  font N is N * fontscale * 4/3 px (96 dpi); a line is 1
+ *             px; a point 6 px;
+ *   svg       font N is N * fontscale CSS px; a line is 1 px; a point
+ *             9 px.
+ * So, per PDF unit: fontscale 0.75 for PDF, 3.125 for PNG and 4/3 for
+ * SVG; lines 2.083 px (PNG), 0.667 px (SVG); points x 4.17 (PNG), x
+ * 0.889 (SVG; it has no pointscale, so the styles carry it). */
 static const struct {
   const char *ext, *term;
-  double w, h; /* one panel */
-  const char *unit, *font;
+  double per_inch; /* 0: the terminal takes inches */
+  double font, line, point;
 } terminals[] = {
-    {".png", "pngcairo", 1200, 800, "", "sans,18"},
-    {".svg", "svg", 900, 600, "", "sans,13"},
-    {".pdf", "pdfcairo", 6, 4, "in", "sans,10"},
+    {".png", "pngcairo", 300, 3.125, 300.0 / 144, 300.0 / 72},
+    {".svg", "svg", 96, 4.0 / 3, 96.0 / 144, 96.0 / 108},
+    {".pdf", "pdfcairo", 0, 0.75, 1, 1},
 };
 #define N_TERMINALS ((int)(sizeof terminals / sizeof terminals[0]))
 
@@ -90,7 +103,9 @@ static int terminal_of(const char *path)
   return -1;
 }
 
-/* The figure's path and its script's and data file's beside it. */
+/* The figure's path and its script's and data file's beside it, named
+ * after the whole figure name (window.pdf.gp), so that the figures of
+ * one plot in two formats keep their own scripts side by side. */
 static int fig_paths(plot_fig *fig, const char *path)
 {
   size_t stem = ext_at(path);
@@ -104,8 +119,8 @@ static int fig_paths(plot_fig *fig, const char *path)
                    "%s: unknown figure type '%s'; write .png, .svg or .pdf",
                    path, path + stem);
   snprintf(fig->fig, PLOT_PATH, "%s", path);
-  snprintf(fig->script, PLOT_PATH, "%.*s.gp", (int)stem, path);
-  snprintf(fig->data, PLOT_PATH, "%.*s.dat", (int)stem, path);
+  snprintf(fig->script, PLOT_PATH, "%s.gp", path);
+  snprintf(fig->data, PLOT_PATH, "%s.dat", path);
   const char *slash = strrchr(fig->fig, '/');
   fig->fig_name = slash ? slash + 1 : fig->fig;
   slash = strrchr(fig->data, '/');
@@ -126,11 +141,54 @@ void plot_quote(FILE *f, const char *s)
   fputc('\'', f);
 }
 
-void plot_script_begin(plot_fig *fig, const char *what, double width)
+/* Paper geometry: a panel is a column of a two-column paper, three
+ * side by side span the page; 9 pt text.  A legend column is as wide
+ * as gnuplot makes it: 0.42 in for the sample and gaps and 0.0795 in
+ * (a digit's width, 0.636 em) a character of the longest entry, as
+ * measured from its output; 0.08 here, so that gnuplot always fits the
+ * columns counted here and the rows come out as reserved. */
+#define COLUMN_IN 3.5
+#define PAGE_IN   7.0
+#define PANEL_IN  2.3  /* height of a panel with its tics and labels */
+#define KEYCOL_IN 0.42 /* a legend column's sample and gaps */
+#define CHAR_IN   0.08 /* a legend character */
+#define ROW_IN    0.17 /* a legend row: gnuplot draws 0.165 in */
+#define XAXIS_IN  0.45 /* x tics and label below a panel */
+#define LEFT_IN   0.7  /* y tics and label left of a panel */
+#define RIGHT_IN  0.22
+#define GAP_IN    0.7 /* between panels: the next one's y axis */
+
+void plot_script_begin(plot_fig *fig, const char *what,
+                       const plot_layout *lay)
 {
   FILE *s = fig->s;
   const plot_options *o = fig->opt;
   int t = terminal_of(fig->fig);
+
+  /* The panels' box, the legend's columns and rows, then the canvas;
+   * a square panel is as tall as it is wide. */
+  double width = lay->panels > 1 ? PAGE_IN : COLUMN_IN;
+  double left = lay->left > 0 ? lay->left : LEFT_IN;
+  double inner = width - left - RIGHT_IN;
+  double panel = lay->square       ? inner + XAXIS_IN + 0.1
+                 : lay->height > 0 ? lay->height
+                                   : PANEL_IN;
+  double entry = KEYCOL_IN + lay->longest * CHAR_IN;
+  int cols = (int)((width - 0.05) / entry);
+  cols = cols < 1 ? 1 : cols > lay->entries ? lay->entries : cols;
+  int rows = lay->entries ? (lay->entries + cols - 1) / cols : 0;
+  double legend =
+      rows ? (rows + (lay->key_title != NULL)) * ROW_IN + 0.08 : 0.02;
+  double height = panel + legend + (o->title ? 0.25 : 0);
+  fig->point = terminals[t].point;
+  fig->panels = lay->panels;
+  fig->left = left / width;
+  fig->right = 1 - RIGHT_IN / width;
+  fig->gap = lay->panels > 1 ? GAP_IN / width : 0;
+  fig->bottom = (legend + XAXIS_IN) / height;
+  fig->legend = legend / height;
+  fig->top = 1 - (o->title ? 0.33 : 0.1) / height;
+
   fprintf(s, "# %s\n", what);
   fprintf(s, "# Drawn by `dfbench plot --kind %s` from %s.\n",
           kinds[o->kind].name, o->input);
@@ -146,31 +204,100 @@ void plot_script_begin(plot_fig *fig, const char *what, double width)
 
   fputs("if (!exists(\"outfile\")) outfile = ", s);
   plot_quote(s, fig->fig_name);
-  fputs("\n", s);
+  fprintf(s, "\n# %g in wide, 9 pt text: a paper's %s.\n", width,
+          lay->panels > 1 ? "page width" : "column");
+  char size[64];
+  if (terminals[t].per_inch)
+    snprintf(size, sizeof size, "%.0f,%.0f", width * terminals[t].per_inch,
+             height * terminals[t].per_inch);
+  else
+    snprintf(size, sizeof size, "%gin,%.3gin", width, height);
   fprintf(s,
-          "set terminal %s noenhanced size %g%s,%g%s font '%s' "
-          "linewidth 2%s\n",
-          terminals[t].term, terminals[t].w * width, terminals[t].unit,
-          terminals[t].h, terminals[t].unit, terminals[t].font,
+          "set terminal %s noenhanced size %s font 'sans,9' fontscale %.4g "
+          "linewidth %.4g%s\n",
+          terminals[t].term, size, terminals[t].font, terminals[t].line,
           t == 1 ? " background rgb 'white'" : "");
   fputs("set output outfile\nset encoding utf8\n", s);
-  if (o->title) {
-    fputs("set title ", s);
-    plot_quote(s, o->title);
-    fputs("\n", s);
-  }
-  fputs("# Light grid, outward tics, the legend outside the data.\n"
-        "set grid back lc rgb '#d0d0d0' lw 0.5\n"
-        "set border 3 back\nset tics nomirror out\n"
-        "set key outside right top vertical Left reverse noenhanced "
-        "samplen 2.5 spacing 1.2\n"
+  fputs("# Light grid, outward tics, small error-bar caps drawn solid.\n"
+        "set grid back lc rgb '#d8d8d8' lw 0.5\n"
+        "set border 3 back lw 0.8\nset tics nomirror out scale 0.6\n"
+        "set errorbars small dt solid\n"
         "set datafile missing 'nan'\n",
         s);
+
+  /* The legend is drawn last, by plot_legend, in a plot of its own
+   * across the canvas below the panels: a legend below a plot is held
+   * to that plot's width and would stack into one tall column. */
+  fprintf(s,
+          "# The panels, then the legend below them in %d column%s.\n"
+          "set key off at screen 0.5,0.01 center bottom horizontal "
+          "maxcols %d Left reverse noenhanced samplen 2.5 spacing 1.1\n",
+          cols, cols == 1 ? "" : "s", cols);
+  snprintf(fig->key_title, sizeof fig->key_title, "%s",
+           lay->key_title ? lay->key_title : "");
+  fputs("set multiplot", s);
+  if (o->title) {
+    fputs(" title ", s);
+    plot_quote(s, o->title);
+  }
+  fputs("\n", s);
+  if (lay->panels == 1)
+    plot_panel(fig, 0);
 }
 
-/* Each method keeps its colour and dash in every figure: the Okabe-Ito
- * colour-blind-safe palette; the references in black (oracle solid,
- * bayes dotted: dashes break up on noisy lines), pretrain in grey. */
+void plot_panel(plot_fig *fig, int k)
+{
+  int n = fig->panels;
+  double w = (fig->right - fig->left - (n - 1) * fig->gap) / n;
+  double l = fig->left + k * (w + fig->gap);
+  fprintf(fig->s,
+          "set lmargin at screen %.4g\nset rmargin at screen %.4g\n"
+          "set bmargin at screen %.4g\nset tmargin at screen %.4g\n",
+          l, l + w, fig->bottom, fig->top);
+}
+
+void plot_keyentry(char *buf, size_t len, const char *with, int ls,
+                   const char *title)
+{
+  size_t used = strlen(buf);
+  used +=
+      (size_t)snprintf(buf + used, used < len ? len - used : 0,
+                       ", \\\n  keyentry with %s ls %d title '", with, ls);
+  for (const char *c = title; *c && used + 3 < len; c++) {
+    if (*c == '\'')
+      buf[used++] = '\'';
+    buf[used++] = *c;
+  }
+  if (used + 2 < len) {
+    buf[used++] = '\'';
+    buf[used] = '\0';
+  }
+}
+
+void plot_legend(plot_fig *fig, const char *keys)
+{
+  fprintf(fig->s,
+          "# The legend: an empty plot across the canvas below the panels "
+          "(y = 2 lies\n# outside its range) that draws only the key.\n"
+          "unset border\nunset tics\nunset grid\nunset xlabel\n"
+          "unset ylabel\nunset logscale\nunset arrow\n"
+          "set xrange [0:1]\nset yrange [0:1]\n"
+          "set lmargin at screen 0\nset rmargin at screen 1\n"
+          "set bmargin at screen 0\nset tmargin at screen %.4g\n",
+          fig->legend);
+  /* The title is set only now: a hidden key still draws its title. */
+  if (*fig->key_title) {
+    fputs("set key title ", fig->s);
+    plot_quote(fig->s, fig->key_title);
+    fputs("\n", fig->s);
+  }
+  fprintf(fig->s, "set key on\nplot 2 notitle%s\nunset multiplot\n", keys);
+}
+
+/* Each method keeps its colour, dash and marker in every figure: the
+ * Okabe-Ito colour-blind-safe palette; the references in black (oracle
+ * solid, bayes dotted: dashes break up on noisy lines), pretrain in
+ * grey. */
 static const struct {
   const char *name, *colour;
   int dash, point;
@@ -186,34 +313,72 @@ static const char *const spare_colours[] = {"#D55E00", "#0072B2", "#009E73",
                                             "#E69F00", "#CC79A7", "#56B4E9",
                                             "#882255", "#999999"};
 
-int plot_style_fixed(plot_fig *fig, const char *name, const char *colour,
-                     int dash, int point)
+/* The groups' dash patterns and markers (plot_group_style): solid and
+ * filled first, then patterns and open markers that stay apart at 9 pt
+ * and in grey print. */
+static const char *const group_dashes[] = {
+    "1", "(6,3)", "(1.5,2.5)", "(8,3,1.5,3)", "(3,3)", "(8,3,1.5,3,1.5,3)"};
+static const int group_points[] = {7, 4, 8, 12, 10, 14, 2};
+#define N_GROUP_DASHES ((int)(sizeof group_dashes / sizeof group_dashes[0]))
+#define N_GROUP_POINTS ((int)(sizeof group_points / sizeof group_points[0]))
+
+/* Lines of 0.75 pt; markers 3.6 pt across, small enough not to hide
+ * short error bars. */
+static int style_line(plot_fig *fig, const char *name, const char *colour,
+                      const char *dash, int point)
 {
   int n = ++fig->series;
   fprintf(fig->s,
-          "set style line %d lc rgb '%s' dt %d pt %d ps 1.3 "
-          "lw 1.5 # %s\n",
-          n, colour, dash, point, name);
+          "set style line %d lc rgb '%s' dt %s pt %d ps %.3g lw 1.5 # %s\n",
+          n, colour, dash, point, 0.6 * fig->point, name);
   return n;
+}
+
+int plot_style_fixed(plot_fig *fig, const char *name, const char *colour,
+                     int dash, int point)
+{
+  char dt[16];
+  snprintf(dt, sizeof dt, "%d", dash);
+  return style_line(fig, name, colour, dt, point);
+}
+
+/* The style of method, or a spare one by the count of styles so far. */
+static void method_style(const plot_fig *fig, const char *method,
+                         const char **colour, int *dash, int *point)
+{
+  int n = fig->series;
+  *colour = spare_colours[n % 8];
+  *dash = 1 + n / 8 % 4;
+  *point = 4 + n % 10;
+  for (size_t i = 0; i < sizeof method_styles / sizeof method_styles[0]; i++)
+    if (!strcmp(method, method_styles[i].name)) {
+      *colour = method_styles[i].colour;
+      *dash = method_styles[i].dash;
+      *point = method_styles[i].point;
+    }
 }
 
 int plot_style(plot_fig *fig, const char *name)
 {
-  int n = fig->series;
-  const char *colour = spare_colours[n % 8];
-  int dash = 1 + n / 8 % 4, point = 4 + n % 10;
-  /* A known method, or a line titled "METHOD (...)". */
-  for (size_t i = 0; i < sizeof method_styles / sizeof method_styles[0];
-       i++) {
-    size_t len = strlen(method_styles[i].name);
-    if (!strncmp(name, method_styles[i].name, len) &&
-        (!name[len] || name[len] == ' ')) {
-      colour = method_styles[i].colour;
-      dash = method_styles[i].dash;
-      point = method_styles[i].point;
-    }
-  }
+  const char *colour;
+  int dash, point;
+  method_style(fig, name, &colour, &dash, &point);
   return plot_style_fixed(fig, name, colour, dash, point);
+}
+
+const char *plot_method_colour(const plot_fig *fig, const char *method)
+{
+  const char *colour;
+  int dash, point;
+  method_style(fig, method, &colour, &dash, &point);
+  return colour;
+}
+
+int plot_group_style(plot_fig *fig, const char *name, const char *colour,
+                     int group)
+{
+  return style_line(fig, name, colour, group_dashes[group % N_GROUP_DASHES],
+                    group_points[group % N_GROUP_POINTS]);
 }
 
 int plot_selected(const char *list, const char *name)

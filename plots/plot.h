@@ -5,18 +5,23 @@
  * to a data file and a gnuplot script that draws them, runs gnuplot and
  * leaves all three side by side:
  *
- *   FIG.png (or .svg, .pdf: the extension picks the terminal)
- *   FIG.gp   the script; it reads FIG.dat by its relative name, so
- *            `cd DIR && gnuplot FIG.gp` draws FIG again, to restyle it
+ *   FIG      e.g. window.png (or .svg, .pdf: the extension picks the
+ *            terminal)
+ *   FIG.gp   the script (window.png.gp); it reads FIG.dat by its
+ *            relative name, so `cd DIR && gnuplot FIG.gp` draws FIG
+ *            again, to restyle it
  *   FIG.dat  the plotted numbers, %.17g, one block per line of the
  *            figure, each block headed by comment lines naming it
  *
- * Nothing is half-written: the data and the script are written to
- * temporaries and renamed into place, gnuplot draws to a temporary that
- * is renamed after it succeeds, and when gnuplot fails the three files
- * are removed.  An existing FIG, FIG.gp or FIG.dat is refused unless
- * force is set.  Errors are DF_EINPUT (bad input, exit 2) or DF_EIO
- * (gnuplot missing or failing, exit 1) with the message set (sim/log.h).
+ * The script and the data are named after the whole figure name, so
+ * one figure in two formats (window.svg, window.pdf) keeps two scripts
+ * side by side.  Nothing is half-written: the data and the script are
+ * written to temporaries and renamed into place, gnuplot draws to a
+ * temporary that is renamed after it succeeds, and when gnuplot fails
+ * the three files are removed.  An existing FIG, FIG.gp or FIG.dat is
+ * refused unless force is set.  Errors are DF_EINPUT (bad input, exit 2) or
+ * DF_EIO (gnuplot missing or failing, exit 1) with the message set
+ * (sim/log.h).
  *
  * plots/ knows only result files and gnuplot: it depends on sim/ alone.
  * The caller owns the options and everything they point to. */

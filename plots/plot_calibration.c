@@ -11,11 +11,18 @@
  * floor(p B), p = 1 in the last), and empty bins are left out.
  *
  * Per bin b with n_b clicks: x = mean prediction, y = mean label, the
- * error bar its binomial standard error sqrt(y (1 - y) / n_b).  The
- * legend gives each method's expected calibration error
- *   ECE = sum_b n_b / n |y_b - x_b|.
- * Methods come in the order of DIR/summary.csv, then any others by
- * name. */
+ * error bar the 95% Wilson score interval of the rate (Wilson, JASA
+ * 1927), with z = 1.96,
+ *   centre = (y + z^2 / (2 n_b)) / (1 + z^2 / n_b)
+ *   half   = z sqrt(y (1 - y) / n_b + z^2 / (4 n_b^2)) / (1 + z^2 / n_b)
+ * rather than y +- sqrt(y (1 - y) / n_b): that standard error is 0 at
+ * a rate of 0 or 1, which a sparse bin (equal-width bins at the edges)
+ * often has, and would draw 2 clicks out of 2 as certain; the Wilson
+ * interval stays honest there (10 of 10 gives [0.72, 1]).  The legend
+ * gives after each method its expected calibration error
+ *   ECE = sum_b n_b / n |y_b - x_b|
+ * (the data file has the clicks of every bin).  Methods come in the
+ * order of DIR/summary.csv, then any others by name. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -26,6 +33,7 @@
 #include "sim/log.h"
 
 #define MAX_METHODS 64
+#define WILSON_Z    1.96 /* the normal quantile of a 95% interval */
 
 typedef struct pred {
   double p;
@@ -115,11 +123,14 @@ static double write_bins(FILE *f, const pred *v, size_t n, int bins,
       sp += v[i].p;
       sl += v[i].label;
     }
-    double x = sp / m, y = sl / m, se = sqrt(y * (1 - y) / m);
+    double x = sp / m, y = sl / m, z2 = WILSON_Z * WILSON_Z;
+    double den = 1 + z2 / m, centre = (y + z2 / (2 * m)) / den;
+    double half = WILSON_Z * sqrt(y * (1 - y) / m + z2 / (4 * m * m)) / den;
     ece += m / (double)n * fabs(y - x);
-    fprintf(f, "%.17g\t%.17g\t%.17g\t%zu\t%.17g\t%.17g\n", x, y, se, end - lo,
-            v[lo].p, v[end - 1].p);
-    *hi = fmax(*hi, fmax(x, y + se));
+    fprintf(f, "%.17g\t%.17g\t%.17g\t%.17g\t%zu\t%.17g\t%.17g\n", x, y,
+            fmax(0, centre - half), fmin(1, centre + half), end - lo, v[lo].p,
+            v[end - 1].p);
+    *hi = fmax(*hi, fmax(x, fmin(1, centre + half)));
     lo = end;
   }
   fputs("\n\n", f);
@@ -174,14 +185,32 @@ static int list_methods(const char *dir, char **names, int *n)
   return 0;
 }
 
-static void write_frame(plot_fig *fig, int bins, int equal_width)
+/* The opening and the frame: a square plot of one column, the legend
+ * (each method with its ECE, and the diagonal) below it. */
+static void write_frame(plot_fig *fig, int bins, int equal_width,
+                        char *const *names, int n_names)
 {
-  fputs("set size square\n"
-        "set xlabel 'mean predicted conversion probability in the bin'\n"
-        "set ylabel 'observed conversion rate in the bin'\n",
+  char title[96];
+  snprintf(title, sizeof title, "ECE; %d %s bins, 95%% Wilson bars", bins,
+           equal_width ? "equal-width" : "equal-count");
+  plot_layout lay = {.panels = 1,
+                     .square = 1,
+                     .entries = 1,
+                     .longest = (int)strlen("calibrated"),
+                     .key_title = title};
+  for (int k = 0; k < n_names; k++)
+    if (plot_selected(fig->opt->methods, names[k])) {
+      int len = (int)strlen(names[k]) + (int)strlen(" 0.000");
+      lay.entries++;
+      lay.longest = len > lay.longest ? len : lay.longest;
+    }
+  plot_script_begin(fig,
+                    "Reliability diagram: observed rate against "
+                    "mean prediction in bins, per method",
+                    &lay);
+  fputs("set xlabel 'mean prediction in the bin'\n"
+        "set ylabel 'observed conversion rate'\n",
         fig->s);
-  fprintf(fig->s, "set key title '%d %s bins, ± 1 s.e.'\n", bins,
-          equal_width ? "equal-width" : "equal-count");
 }
 
 int plot_calibration(plot_fig *fig)
@@ -197,20 +226,21 @@ int plot_calibration(plot_fig *fig)
     rc = plot_check_methods(o->methods, (const char *const *)names, n_names,
                             "the predictions");
 
-  plot_script_begin(fig,
-                    "Reliability diagram: observed rate against "
-                    "mean prediction in bins, per method",
-                    1);
-  write_frame(fig, bins, o->equal_width);
+  write_frame(fig, bins, o->equal_width, names, rc ? 0 : n_names);
   fprintf(fig->d,
           "# calibration of %s/predictions, %d %s bins\n"
-          "# columns: mean prediction, mean label, its standard "
-          "error, clicks, lowest and highest prediction\n\n",
+          "# columns: mean prediction, mean label, the 95%% Wilson "
+          "interval of the label's rate (low, high), clicks, lowest and "
+          "highest prediction\n\n",
           o->input, bins, o->equal_width ? "equal-width" : "quantile");
-  char plot[16384] = "";
+  static _Thread_local char plot[16384], keys[MAX_METHODS * 300];
   size_t used = 0;
   double hi = 0.1;
   int block = 0;
+  plot[0] = '\0';
+  int diagonal = plot_style_fixed(fig, "calibrated", "#808080", 2, -1);
+  keys[0] = '\0';
+  plot_keyentry(keys, sizeof keys, "lines", diagonal, "calibrated");
   for (int k = 0; k < n_names && !rc; k++) {
     if (!plot_selected(o->methods, names[k]))
       continue;
@@ -227,19 +257,20 @@ int plot_calibration(plot_fig *fig)
     free(v);
     int ls = plot_style(fig, names[k]);
     used += (size_t)snprintf(plot + used, sizeof plot - used,
-                             ", \\\n  '%s' index %d using 1:2:3 with "
-                             "yerrorlines ls %d title '%s (ECE %.4f)'",
-                             fig->data_name, block++, ls, names[k], ece);
+                             ", \\\n  '%s' index %d using 1:2:3:4 with "
+                             "yerrorlines ls %d notitle",
+                             fig->data_name, block++, ls);
     if (used >= sizeof plot) /* 64 clauses fit; never run past it */
       used = sizeof plot - 1;
+    char title[128];
+    snprintf(title, sizeof title, "%s %.3f", names[k], ece);
+    plot_keyentry(keys, sizeof keys, "linespoints", ls, title);
   }
   /* Square axes from 0 to a round bound above every point. */
   hi = fmin(1, ceil(hi * 1.05 * 20) / 20);
   fprintf(fig->s, "set xrange [0:%g]\nset yrange [0:%g]\n", hi, hi);
-  fprintf(fig->s,
-          "plot x with lines dt 2 lc rgb '#808080' lw 1 "
-          "title 'perfectly calibrated'%s\n",
-          plot);
+  fprintf(fig->s, "plot x with lines ls %d notitle%s\n", diagonal, plot);
+  plot_legend(fig, keys);
   for (int k = 0; k < n_names; k++)
     free(names[k]);
   return rc;

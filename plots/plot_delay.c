@@ -146,7 +146,7 @@ static void write_frame(plot_fig *fig, double x_hi, double limit)
   fprintf(s, "set xrange [1:%.17g]\nset yrange [0:1]\n", x_hi);
   fputs("set ytics 0.2 format '%.1f'\n"
         "set xlabel 'delay from click to conversion (log scale)'\n"
-        "set ylabel 'cumulative share of conversions'\n",
+        "set ylabel 'share of conversions'\n",
         s);
   if (limit > 0)
     fprintf(s,
@@ -216,11 +216,14 @@ int plot_delay(plot_fig *fig)
   if (cfg)
     write_configured(fig->d, &dist, cfg->delay_feature_effect, limit, 1);
 
-  /* The script. */
-  plot_script_begin(fig, "CDF of the delay from click to conversion", 1);
+  /* The script: the legend below, one entry a curve. */
+  plot_layout lay = {.panels = 1,
+                     .entries = cfg ? 2 : 1,
+                     .longest = (int)strlen("empirical (16000000 "
+                                            "conversions)")};
+  plot_script_begin(fig, "CDF of the delay from click to conversion", &lay);
   double x_hi = fmax(limit, (double)d[n - 1]) * 1.3;
   write_frame(fig, x_hi < 120 ? 120 : x_hi, limit);
-  fputs("set key outside below center horizontal\n", fig->s);
   int ls = plot_style_fixed(fig, "empirical", "#0072B2", 1, 7), lc = 0;
   char lim[32] = "";
   if (cfg) {
@@ -233,16 +236,19 @@ int plot_delay(plot_fig *fig)
             "factor log-sd %g\n",
             where, desc, lim, cfg->delay_feature_effect);
   }
-  fprintf(fig->s,
-          "plot '%s' index 0 using 1:2 with steps ls %d "
-          "title 'empirical (%zu conversions)'",
-          fig->data_name, ls, n);
-  if (cfg)
-    fprintf(fig->s,
-            ", \\\n  '%s' index 1 using 1:2 with lines ls %d "
-            "title 'configured, truncated at %s'",
-            fig->data_name, lc, lim);
+  char keys[1024] = "", title[128];
+  snprintf(title, sizeof title, "empirical (%zu conversions)", n);
+  plot_keyentry(keys, sizeof keys, "lines", ls, title);
+  fprintf(fig->s, "plot '%s' index 0 using 1:2 with steps ls %d notitle",
+          fig->data_name, ls);
+  if (cfg) {
+    fprintf(fig->s, ", \\\n  '%s' index 1 using 1:2 with lines ls %d notitle",
+            fig->data_name, lc);
+    snprintf(title, sizeof title, "configured, truncated at %s", lim);
+    plot_keyentry(keys, sizeof keys, "lines", lc, title);
+  }
   fputs("\n", fig->s);
+  plot_legend(fig, keys);
   free(d);
   return 0;
 }

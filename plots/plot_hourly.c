@@ -28,7 +28,7 @@ static const struct {
     {"auc", "AUC"},
     {"pr_auc", "PR-AUC"},
     {"nll", "NLL (nats per click)"},
-    {"mean_pred", "mean prediction, conversion rate"},
+    {"mean_pred", "predicted or observed CVR"},
 };
 #define N_METRICS ((int)(sizeof metrics / sizeof metrics[0]))
 
@@ -144,19 +144,31 @@ static int check_columns(const plot_csv *t, const char *path,
   return 0;
 }
 
-/* The script's frame: what it shows, the axes and their units. */
-static void write_frame(plot_fig *fig, int mi, int w, int days)
+/* The script's frame: what it shows, the axes and their units, the
+ * legend of the selected methods (and the observed rate, if drawn). */
+static void write_frame(plot_fig *fig, int mi, int w, int days,
+                        const char **names, int n_names)
 {
   char what[256];
   snprintf(what, sizeof what,
            "%s of each test interval over stream time, per method%s",
            metrics[mi].label, w > 1 ? " (moving average)" : "");
-  plot_script_begin(fig, what, 1);
-  fprintf(fig->s,
-          "set xlabel 'stream time since the end of pre-training (%s)'\n",
+  plot_layout lay = {.panels = 1, .left = w > 1 ? 0.85 : 0};
+  if (!strcmp(metrics[mi].name, "mean_pred")) {
+    lay.entries = 1;
+    lay.longest = (int)strlen("observed rate");
+  }
+  for (int k = 0; k < n_names; k++)
+    if (plot_selected(fig->opt->methods, names[k])) {
+      int len = (int)strlen(names[k]);
+      lay.entries++;
+      lay.longest = len > lay.longest ? len : lay.longest;
+    }
+  plot_script_begin(fig, what, &lay);
+  fprintf(fig->s, "set xlabel 'time after pre-training (%s)'\n",
           days ? "days" : "hours");
   if (w > 1)
-    fprintf(fig->s, "set ylabel \"%s\\n(mean of the last %d intervals)\"\n",
+    fprintf(fig->s, "set ylabel \"%s\\n(trailing mean of %d intervals)\"\n",
             metrics[mi].label, w);
   else
     fprintf(fig->s, "set ylabel '%s'\n", metrics[mi].label);
@@ -195,13 +207,17 @@ static int write_lines(plot_fig *fig, const plot_csv *t, const char *path,
                  : plot_style(fig, name);
   }
 
+  static _Thread_local char keys[65 * 300];
+  keys[0] = '\0';
   fputs("plot", fig->s);
-  for (int b = 0; b < blocks && !rc; b++)
+  for (int b = 0; b < blocks && !rc; b++) {
     fprintf(fig->s,
-            "%s \\\n  '%s' index %d using 1:2 with lines ls %d "
-            "title '%s'",
-            b ? "," : "", fig->data_name, b, styles[b], titles[b]);
+            "%s \\\n  '%s' index %d using 1:2 with lines ls %d notitle",
+            b ? "," : "", fig->data_name, b, styles[b]);
+    plot_keyentry(keys, sizeof keys, "lines", styles[b], titles[b]);
+  }
   fputs("\n", fig->s);
+  plot_legend(fig, keys);
   free(rows);
   free(styles);
   return rc;
@@ -253,7 +269,7 @@ int plot_hourly(plot_fig *fig)
 
   /* The frame, then the lines. */
   if (!rc) {
-    write_frame(fig, mi, w, days);
+    write_frame(fig, mi, w, days, names, n_names);
     fprintf(fig->d,
             "# %s from %s, stream.interval %g s, window %d\n"
             "# columns: stream time (%s), %s, test clicks\n\n",

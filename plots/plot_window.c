@@ -12,11 +12,21 @@
  * sit at the swept values, labelled with their text.
  *
  * A line is a method and, when the sweep has other grid keys, one
- * combination of their values ("esdfm (vanilla.wait=1h)").  Each point
- * is the mean over seeds of the metric and its error bar the sample
- * standard deviation sd = sqrt(sum (m_i - mean)^2 / (n - 1)) (0 for one
- * seed); empty or nan values are left out.  --metric all (the default)
- * draws AUC, PR-AUC and NLL as three panels sharing one legend. */
+ * group: a combination of their values ("esdfm (vanilla.wait=1h)").
+ * Colour names the method and, with several groups, the dash pattern
+ * and marker name the group, so the legend lists the methods and the
+ * groups once each instead of every pair.  bayes, the ceiling of the
+ * true probabilities, is left out unless --methods names it: it sits
+ * far above the methods and would squeeze them into a sliver.
+ *
+ * Each point is the mean over seeds of the metric and its error bar the
+ * sample standard deviation sd = sqrt(sum (m_i - mean)^2 / (n - 1)) (0
+ * for one seed); empty or nan values are left out.  The lines at one x
+ * are drawn side by side, shifted by a few percent of the gap to the
+ * next value (a factor on a log axis), so that their error bars do not
+ * cover each other; the data file keeps the exact x.  --metric all (the
+ * default) draws AUC, PR-AUC and NLL as three panels sharing one
+ * legend. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,21 +116,18 @@ static void axis_place(axis *a)
   }
 }
 
-/* The name of the line of row r: the method and the other keys. */
-static void line_name(const plot_csv *t, size_t r, int n_keys, int key,
-                      int mcol, char *buf, size_t len)
+/* The group of row r: the values of the grid keys other than key,
+ * "vanilla.wait=1h, model.type=mlp", or "" with one key. */
+static void group_name(const plot_csv *t, size_t r, int n_keys, int key,
+                       char *buf, size_t len)
 {
-  size_t used = (size_t)snprintf(buf, len, "%s", plot_csv_at(t, r, mcol));
-  const char *sep = " (";
-  for (int c = 0; c < n_keys && used < len; c++) {
-    if (c == key)
-      continue;
-    used += (size_t)snprintf(buf + used, len - used, "%s%s=%s", sep,
-                             t->head[c], plot_csv_at(t, r, c));
-    sep = ", ";
-  }
-  if (n_keys > 1 && used < len)
-    snprintf(buf + used, len - used, ")");
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int c = 0; c < n_keys && used < len; c++)
+    if (c != key)
+      used += (size_t)snprintf(buf + used, len - used, "%s%s=%s",
+                               used ? ", " : "", t->head[c],
+                               plot_csv_at(t, r, c));
 }
 
 /* The grid key column and the metric columns; DF_EINPUT naming them. */
@@ -166,12 +173,30 @@ static int find_columns(const plot_csv *t, const char *path,
   return 0;
 }
 
+/* The lines: pairs of a method and a group, each named in lines[]. */
 typedef struct window {
   axis ax;
-  int n_lines, n_seeds;
-  char lines[MAX_LINES][256];
-  cell *cells; /* [metric k][line][value] */
+  int n_lines, n_seeds, n_methods, n_groups;
+  char lines[MAX_LINES][256];   /* "esdfm (vanilla.wait=1h)" */
+  int method[MAX_LINES];        /* of each line, into methods[] */
+  int group[MAX_LINES];         /* of each line, into groups[] */
+  char methods[MAX_LINES][192]; /* drawn, by first appearance */
+  char groups[MAX_LINES][192];  /* "vanilla.wait=1h", or "" */
+  cell *cells;                  /* [metric k][line][value] */
 } window;
+
+/* The index of text in list[n], added at the end when new.  A line
+ * adds at most one method and one group, and there are at most
+ * MAX_LINES lines, so the list never overflows. */
+static int intern(char (*list)[192], int *n, const char *text)
+{
+  int i = 0;
+  while (i < *n && strcmp(list[i], text))
+    i++;
+  if (i == *n)
+    snprintf(list[(*n)++], sizeof list[0], "%s", text);
+  return i;
+}
 
 /* Walk the rows: the axis values, the lines and the running means. */
 static int collect(const plot_csv *t, const char *path, const plot_options *o,
@@ -193,7 +218,7 @@ static int collect(const plot_csv *t, const char *path, const plot_options *o,
       j++;
     if (j == n_methods && j < MAX_LINES)
       methods[n_methods++] = m;
-    if (!plot_selected(o->methods, plot_csv_at(t, r, mcol)))
+    if (!plot_selected(o->methods, m) || (!o->methods && !strcmp(m, "bayes")))
       continue;
     int v = value_index(&w->ax, plot_csv_at(t, r, key));
     if (v < 0 && w->ax.n == MAX_VALUES)
@@ -203,16 +228,23 @@ static int collect(const plot_csv *t, const char *path, const plot_options *o,
       v = w->ax.n++;
       w->ax.text[v] = plot_csv_at(t, r, key);
     }
-    char name[256];
-    line_name(t, r, n_keys, key, mcol, name, sizeof name);
+    char group[192], name[256];
+    group_name(t, r, n_keys, key, group, sizeof group);
+    snprintf(name, sizeof name, "%.63s%s%s%s", m, *group ? " (" : "", group,
+             *group ? ")" : "");
     int l = 0;
     while (l < w->n_lines && strcmp(w->lines[l], name))
       l++;
     if (l == MAX_LINES)
       return df_fail(DF_EINPUT, "%s: more than %d lines; choose --methods",
                      path, MAX_LINES);
-    if (l == w->n_lines)
+    if (l == w->n_lines) {
+      char method[192];
+      snprintf(method, sizeof method, "%.63s", m);
+      w->method[l] = intern(w->methods, &w->n_methods, method);
+      w->group[l] = intern(w->groups, &w->n_groups, group);
       snprintf(w->lines[w->n_lines++], sizeof w->lines[0], "%s", name);
+    }
     for (int k = 0; k < n_which; k++) {
       int col = plot_csv_col(t, metrics[which[k]].name);
       double x;
@@ -237,15 +269,50 @@ static int collect(const plot_csv *t, const char *path, const plot_options *o,
   return rc;
 }
 
-/* The x axis: log or linear, tics at the swept values. */
-static void write_axis(FILE *s, const axis *a, const char *key)
+/* How far the outermost of several lines at one x is shifted from it,
+ * in the axis's units (log units on a log axis): an eighth of the
+ * smallest gap between values, so that the lines spread over a quarter
+ * of it and none comes near the next value. */
+static double dodge_reach(const axis *a)
+{
+  double gap = a->log ? log(1.4) : 1; /* one value: the axis's pad */
+  for (int i = 1; i < a->n; i++) {
+    double x0 = a->x[a->order[i - 1]], x1 = a->x[a->order[i]];
+    double g = a->log ? log(x1 / x0) : x1 - x0;
+    if (i == 1 || g < gap)
+      gap = g;
+  }
+  return gap / 8;
+}
+
+/* The shifted x of line l of n, as gnuplot's expression of column 1:
+ * a factor on a log axis, an offset on a linear one. */
+static void dodge(const axis *a, int l, int n, char *buf, size_t len)
+{
+  double shift = n > 1 ? (2.0 * l / (n - 1) - 1) * dodge_reach(a) : 0;
+  if (shift == 0)
+    snprintf(buf, len, "1");
+  else if (a->log)
+    snprintf(buf, len, "($1*%.6g)", exp(shift));
+  else
+    snprintf(buf, len, "($1%+.6g)", shift);
+}
+
+/* The x axis: log or linear, tics at the swept values, room beyond
+ * the end values for the n_lines lines shifted sideways (dodge).  The
+ * label is the key and what kind of value it takes (the tics carry the
+ * values with their units), e.g. "esdfm.elapsed (duration, log
+ * scale)". */
+static void write_axis(FILE *s, const axis *a, int n_lines, const char *key,
+                       char *label, size_t len)
 {
   double lo = a->x[a->order[0]], hi = a->x[a->order[a->n - 1]];
+  double reach = n_lines > 1 ? dodge_reach(a) : 0;
   if (a->log)
-    fprintf(s, "set logscale x\nset xrange [%.17g:%.17g]\n", lo / 1.4,
-            hi * 1.4);
+    fprintf(s, "set logscale x\nset xrange [%.17g:%.17g]\n",
+            lo / 1.4 / exp(reach), hi * 1.4 * exp(reach));
   else {
-    double pad = hi > lo ? 0.06 * (hi - lo) : 0.5;
+    double pad = (hi > lo ? 0.06 * (hi - lo) : 0.5) + reach;
     fprintf(s, "set xrange [%.17g:%.17g]\n", lo - pad, hi + pad);
   }
   fputs("set xtics (", s);
@@ -255,8 +322,54 @@ static void write_axis(FILE *s, const axis *a, const char *key)
     fprintf(s, " %.17g", a->x[a->order[v]]);
   }
   fputs(")\nset mxtics 1\n", s);
-  /* The tics carry the values with their units. */
-  fprintf(s, "set xlabel '%s%s'\n", key, a->log ? " (log scale)" : "");
+
+  /* The key's unit from the config's table, when it has one. */
+  char section[96], what[128] = "";
+  const char *dot = strchr(key, '.');
+  const cfg_key *k = NULL;
+  if (dot && (size_t)(dot - key) < sizeof section) {
+    snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+    k = cfg_find(section, dot + 1);
+  }
+  if (k && k->doc)
+    fprintf(s, "# %s: %s\n", key, k->doc);
+  if (a->unit)
+    snprintf(what, sizeof what, "duration");
+  else if (k && k->unit && *k->unit && a->numeric)
+    snprintf(what, sizeof what, "%s", k->unit);
+  if (a->log)
+    snprintf(what + strlen(what), sizeof what - strlen(what), "%slog scale",
+             *what ? ", " : "");
+  snprintf(label, len, "%s%s%s%s", key, *what ? " (" : "", what,
+           *what ? ")" : "");
+  fputs("set xlabel ", s);
+  plot_quote(s, label);
+  fputs("\n", s);
+}
+
+/* A y tic step for metric k: at most about five tics over the bars'
+ * range, a round 1, 2 or 5 times a power of ten (gnuplot's own choice
+ * puts a dozen 9 pt labels on a two-inch axis); 0 when the range is
+ * empty. */
+static double tic_step(const window *w, int k)
+{
+  double lo = INFINITY, hi = -INFINITY;
+  for (int l = 0; l < w->n_lines; l++)
+    for (int v = 0; v < w->ax.n; v++) {
+      const cell *c =
+          &w->cells[((size_t)k * MAX_LINES + (size_t)l) * MAX_VALUES +
+                    (size_t)v];
+      double sd = c->n > 1 ? sqrt(c->m2 / (c->n - 1)) : 0;
+      if (c->n) {
+        lo = fmin(lo, c->mean - sd);
+        hi = fmax(hi, c->mean + sd);
+      }
+    }
+  if (!(hi > lo))
+    return 0;
+  double raw = (hi - lo) / 5, mag = pow(10, floor(log10(raw)));
+  double r = raw / mag;
+  return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 5 ? 5 : 10) * mag;
 }
 
 /* The data blocks of metric k: one per line, points by position. */
@@ -279,53 +392,103 @@ static void write_blocks(FILE *d, const window *w, int k, const char *name)
   }
 }
 
-/* The script: one panel, or three side by side with one legend below. */
+/* The line styles: the method's own with one group; with several, the
+ * method's colour and the group's dash and marker.  ls receives each
+ * line's style, keys the legend's entries: every line, or with several
+ * groups the methods (their colour) and then the groups (dark grey,
+ * their dash and marker). */
+static void write_styles(plot_fig *fig, const window *w, int *ls, char *keys,
+                         size_t len)
+{
+  keys[0] = '\0';
+  for (int l = 0; l < w->n_lines; l++) {
+    ls[l] = w->n_groups < 2
+                ? plot_style(fig, w->lines[l])
+                : plot_group_style(
+                      fig, w->lines[l],
+                      plot_method_colour(fig, w->methods[w->method[l]]),
+                      w->group[l]);
+    if (w->n_groups < 2)
+      plot_keyentry(keys, len, "linespoints", ls[l], w->lines[l]);
+  }
+  if (w->n_groups < 2)
+    return;
+  fputs("# Colour: the method; dash and marker: the group.\n", fig->s);
+  for (int m = 0; m < w->n_methods; m++) {
+    int st = plot_style_fixed(fig, w->methods[m],
+                              plot_method_colour(fig, w->methods[m]), 1, -1);
+    plot_keyentry(keys, len, "lines", st, w->methods[m]);
+  }
+  for (int g = 0; g < w->n_groups; g++) {
+    int st = plot_group_style(fig, w->groups[g], "#404040", g);
+    plot_keyentry(keys, len, "linespoints", st, w->groups[g]);
+  }
+}
+
+/* The legend's size: its entries and the longest of them. */
+static void legend_size(const window *w, plot_layout *lay)
+{
+  lay->entries = w->n_groups < 2 ? w->n_lines : w->n_methods + w->n_groups;
+  for (int i = 0; i < lay->entries; i++) {
+    const char *e = w->n_groups < 2    ? w->lines[i]
+                    : i < w->n_methods ? w->methods[i]
+                                       : w->groups[i - w->n_methods];
+    int len = (int)strlen(e);
+    lay->longest = len > lay->longest ? len : lay->longest;
+  }
+}
+
+/* The script: one panel, or three side by side sharing the x label
+ * (below the middle one); the legend below them. */
 static void write_script(plot_fig *fig, const window *w, const int *which,
                          int n_which, const char *key)
 {
   FILE *s = fig->s;
-  char what[256];
+  char what[256], title[64];
   snprintf(what, sizeof what,
            "%s against %s, per method: mean and sd "
            "over seeds",
            n_which > 1 ? "AUC, PR-AUC and NLL" : metrics[which[0]].label,
            key);
-  plot_script_begin(fig, what, n_which > 1 ? 2.1 : 1);
-  write_axis(s, &w->ax, key);
-  for (int l = 0; l < w->n_lines; l++)
-    plot_style(fig, w->lines[l]);
-  fprintf(s, "set key title 'mean ± sd over %d seed%s'\n", w->n_seeds,
-          w->n_seeds == 1 ? "" : "s");
-  if (n_which > 1) {
-    /* A title belongs to the whole figure, not to each panel. */
-    const char *title = fig->opt->title;
-    fputs("# Three panels; the legend of the first sits below them all.\n"
-          "unset title\n",
-          s);
-    fprintf(s,
-            "set multiplot layout 1,3 margins 0.075,0.99,0.31,%s "
-            "spacing 0.07,0",
-            title ? "0.88" : "0.95");
-    if (title) {
-      fputs(" title ", s);
-      plot_quote(s, title);
-    }
-    fputs("\nset key at screen 0.5,0.02 center bottom horizontal\n", s);
-  }
+  snprintf(title, sizeof title, "mean ± sd over %d seed%s", w->n_seeds,
+           w->n_seeds == 1 ? "" : "s");
+  plot_layout lay = {.panels = n_which, .key_title = title};
+  legend_size(w, &lay);
+  plot_script_begin(fig, what, &lay);
+  char xlabel[256];
+  write_axis(s, &w->ax, w->n_lines, key, xlabel, sizeof xlabel);
+  int ls[MAX_LINES];
+  static _Thread_local char keys[MAX_LINES * 2 * 300];
+  write_styles(fig, w, ls, keys, sizeof keys);
+  fprintf(s,
+          "# Lines at one x are shifted sideways a little so that their "
+          "error bars\n# do not cover each other; %s holds the exact "
+          "x.\n",
+          fig->data_name);
   for (int k = 0; k < n_which; k++) {
-    if (k == 1)
-      fputs("unset key\n", s);
+    if (n_which > 1) {
+      plot_panel(fig, k);
+      fputs("set xlabel ", s);
+      plot_quote(s, k == n_which / 2 ? xlabel : "");
+      fputs("\n", s);
+    }
+    double step = tic_step(w, k);
+    if (step > 0)
+      fprintf(s, "set ytics %.6g\n", step);
+    else
+      fputs("set ytics autofreq\n", s);
     fprintf(s, "set ylabel '%s'\nplot", metrics[which[k]].label);
-    for (int l = 0; l < w->n_lines; l++)
+    for (int l = 0; l < w->n_lines; l++) {
+      char x[64];
+      dodge(&w->ax, l, w->n_lines, x, sizeof x);
       fprintf(s,
-              "%s \\\n  '%s' index %d using 1:2:3 with yerrorlines "
-              "ls %d title '%s'",
-              l ? "," : "", fig->data_name, k * w->n_lines + l, l + 1,
-              w->lines[l]);
+              "%s \\\n  '%s' index %d using %s:2:3 with yerrorlines "
+              "ls %d notitle",
+              l ? "," : "", fig->data_name, k * w->n_lines + l, x, ls[l]);
+    }
     fputs("\n", s);
   }
-  if (n_which > 1)
-    fputs("unset multiplot\n", s);
+  plot_legend(fig, keys);
 }
 
 int plot_window(plot_fig *fig)

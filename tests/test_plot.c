@@ -66,6 +66,21 @@ static char *slurp(const char *path)
   return buf;
 }
 
+/* Whether the file at path holds text, NUL bytes and all. */
+static int file_has(const char *path, const char *text)
+{
+  static char buf[1 << 20];
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  size_t n = fread(buf, 1, sizeof buf, f), k = strlen(text);
+  fclose(f);
+  for (size_t i = 0; i + k <= n; i++)
+    if (!memcmp(buf + i, text, k))
+      return 1;
+  return 0;
+}
+
 /* `dfbench plot ARGS` with stderr to dir/err.txt; the exit status. */
 static int plot(const char *args)
 {
@@ -74,7 +89,7 @@ static int plot(const char *args)
 }
 
 /* Rows of data block `index` ("# block N:" then numeric lines). */
-static int block(const char *dat, int index, double rows[][6], int max)
+static int block(const char *dat, int index, double rows[][8], int max)
 {
   char head[32];
   snprintf(head, sizeof head, "# block %d:", index);
@@ -86,7 +101,7 @@ static int block(const char *dat, int index, double rows[][6], int max)
     char line[1024], *q = line, *end;
     size_t len = strcspn(p, "\n");
     snprintf(line, sizeof line, "%.*s", (int)len, p);
-    for (int c = 0; c < 6; c++, q = end) {
+    for (int c = 0; c < 8; c++, q = end) {
       rows[n][c] = strtod(q, &end);
       if (end == q)
         break;
@@ -124,15 +139,15 @@ static void assert_image(const char *path, const char *ext)
   }
 }
 
-/* The script of figure STEM.EXT names STEM.dat and, run alone by
- * gnuplot in its directory, draws STEM.EXT again. */
+/* The script of figure STEM.EXT, STEM.EXT.gp, names STEM.EXT.dat and,
+ * run alone by gnuplot in its directory, draws STEM.EXT again. */
 static void assert_redraws(const char *stem, const char *ext)
 {
-  char name[256], gp[256], dat[256];
+  char name[256], gp[300], dat[300];
   snprintf(name, sizeof name, "%s.%s", stem, ext);
-  snprintf(gp, sizeof gp, "%s.gp", stem);
-  const char *base = strrchr(stem, '/');
-  snprintf(dat, sizeof dat, "'%s.dat'", base ? base + 1 : stem);
+  snprintf(gp, sizeof gp, "%s.gp", name);
+  const char *base = strrchr(name, '/');
+  snprintf(dat, sizeof dat, "'%s.dat'", base ? base + 1 : name);
   const char *script = slurp(at(gp));
   assert_non_null(script);
   assert_non_null(strstr(script, dat));
@@ -165,7 +180,9 @@ static const char sweep_rows[] =
     "15m,2,vanilla,0.62,0.22,0.58,,,,,,,10,20\n"
     "15m,2,esdfm,0.61,0.21,0.59,,,,,,,10,20\n"
     "4h,2,vanilla,0.90,0.42,0.38,,,,,,,10,20\n"
-    "4h,2,esdfm,0.80,0.43,0.37,,,,,,,10,20\n";
+    "4h,2,esdfm,0.80,0.43,0.37,,,,,,,10,20\n"
+    "1h,1,bayes,0.95,0.60,0.20,,,,,,,10,0\n"
+    "15m,1,bayes,0.95,0.60,0.20,,,,,,,10,0\n";
 
 static const char hourly_csv[] =
     "method,hour,test_clicks,auc,pr_auc,nll,mean_pred,mean_label\n"
@@ -242,6 +259,35 @@ static int teardown(void **state)
 
 /* ---- window --------------------------------------------------------- */
 
+/* The colour, dash type and point type of the line style whose
+ * comment is name ("set style line N lc rgb 'C' dt D pt P ... # name"). */
+static void style_of(const char *gp, const char *name, char *colour,
+                     char *dash, int *point)
+{
+  char tail[300];
+  snprintf(tail, sizeof tail, " # %s\n", name);
+  const char *end = strstr(gp, tail);
+  if (!end)
+    fail_msg("no line style '%s'", name);
+  const char *line = end;
+  while (line > gp && line[-1] != '\n')
+    line--;
+  assert_int_equal(sscanf(line,
+                          "set style line %*d lc rgb '%15[^']' dt %15s "
+                          "pt %d",
+                          colour, dash, point),
+                   3);
+}
+
+/* How many times text occurs in s. */
+static int count(const char *s, const char *text)
+{
+  int n = 0;
+  for (const char *p = s; (p = strstr(p, text)); p++)
+    n++;
+  return n;
+}
+
 /* Mean and sample sd of two numbers. */
 static void mean_sd2(double a, double b, double *mean, double *sd)
 {
@@ -254,11 +300,11 @@ static void test_window(void **state)
   (void)state;
   assert_int_equal(plot("sweep --kind window"), 0);
   assert_image(at("sweep/window.png"), "png");
-  const char *dat = slurp(at("sweep/window.dat"));
+  const char *dat = slurp(at("sweep/window.png.dat"));
   assert_non_null(dat);
 
   /* Block 0: AUC of vanilla, points by window: 15m, 1h, 4h, in hours. */
-  double r[8][6];
+  double r[8][8];
   assert_int_equal(block(dat, 0, r, 8), 3);
   const double x[3] = {0.25, 1, 4};
   const double a[3][2] = {{0.60, 0.62}, {0.70, 0.74}, {0.90, NAN}};
@@ -280,19 +326,76 @@ static void test_window(void **state)
   mean_sd2(0.48, 0.47, &m, &sd);
   assert_true(fabs(r[1][1] - m) < TOL && fabs(r[1][2] - sd) < TOL);
 
-  /* Log axis (15m to 4h spans 16x), tics labelled as swept. */
-  const char *gp = slurp(at("sweep/window.gp"));
+  /* bayes is left out unless --methods names it. */
+  assert_null(strstr(dat, "bayes"));
+
+  /* Log axis (15m to 4h spans 16x), tics labelled as swept, the key
+   * and its kind of value below the middle panel only. */
+  const char *gp = slurp(at("sweep/window.png.gp"));
   assert_non_null(strstr(gp, "set logscale x"));
   assert_non_null(strstr(gp, "'15m' 0.25"));
-  assert_non_null(strstr(gp, "set multiplot"));
+  assert_int_equal(count(gp, "set xlabel 'esdfm.elapsed (duration, log "
+                             "scale)'"),
+                   2);
+  assert_int_equal(count(gp, "set xlabel ''"), 2);
+  assert_null(strstr(gp, "bayes"));
+
+  /* Three panels and the legend: four plots on a page-wide canvas, 7
+   * in at 300 dpi, 9 pt text. */
+  assert_int_equal(count(gp, "\nplot "), 4);
+  assert_non_null(strstr(gp, "set terminal pngcairo noenhanced size 2100,"));
+  assert_non_null(strstr(gp, "font 'sans,9' fontscale 3.125"));
+
+  /* The two lines at one x are drawn apart by a factor of 2^(1/4) each
+   * way: a quarter of the smallest log gap (ln 4) split between them;
+   * the data file keeps the exact x (above). */
+  assert_int_equal(count(gp, "using ($1*0.840896):2:3"), 3);
+  assert_int_equal(count(gp, "using ($1*1.18921):2:3"), 3);
+
+  /* The legend is one entry a line, the data clauses untitled. */
+  assert_non_null(strstr(gp, "keyentry with linespoints ls 1 title "
+                             "'vanilla'"));
+  assert_non_null(strstr(gp, "keyentry with linespoints ls 2 title "
+                             "'esdfm'"));
+  assert_int_equal(count(gp, "yerrorlines"), count(gp, "notitle") - 1);
   assert_redraws("sweep/window", "png");
 
-  /* One metric, SVG. */
+  /* One metric, SVG: a panel and the legend on a column-wide canvas,
+   * 3.5 in at 96 px an inch. */
   assert_int_equal(plot("sweep --kind window --metric pr_auc "
                         "-o sweep/pr.svg"),
                    0);
   assert_image(at("sweep/pr.svg"), "svg");
-  assert_null(strstr(slurp(at("sweep/pr.gp")), "multiplot"));
+  gp = slurp(at("sweep/pr.svg.gp"));
+  assert_int_equal(count(gp, "\nplot "), 2);
+  assert_non_null(strstr(gp, "set terminal svg noenhanced size 336,"));
+  assert_redraws("sweep/pr", "svg");
+
+  /* --methods brings bayes in; relative metrics are metrics too. */
+  assert_int_equal(plot("sweep --kind window --metric r_auc --methods "
+                        "esdfm,bayes -o sweep/bayes.png"),
+                   0);
+  dat = slurp(at("sweep/bayes.png.dat"));
+  assert_non_null(strstr(dat, "# block 1: r_auc, bayes"));
+  assert_null(strstr(dat, "vanilla"));
+
+  /* The same figure as PDF beside it: its own script and data, and
+   * neither figure's script draws the other. */
+  assert_int_equal(plot("sweep --kind window --metric pr_auc "
+                        "-o sweep/pr.pdf"),
+                   0);
+  assert_image(at("sweep/pr.pdf"), "pdf");
+  assert_image(at("sweep/pr.svg"), "svg");
+  /* A PDF one column wide, 3.5 in, with true 9 pt text (pdfcairo's
+   * fontscale 0.75, see plots/plot.c). */
+  assert_true(file_has(at("sweep/pr.pdf"), "/MediaBox [ 0 0 252 "));
+  assert_non_null(strstr(slurp(at("sweep/pr.pdf.gp")), "size 3.5in,"));
+  assert_non_null(
+      strstr(slurp(at("sweep/pr.pdf.gp")), "font 'sans,9' fontscale 0.75 "));
+  assert_non_null(strstr(slurp(at("sweep/pr.pdf.gp")), "'pr.pdf'"));
+  assert_null(strstr(slurp(at("sweep/pr.pdf.gp")), "pr.svg"));
+  assert_non_null(strstr(slurp(at("sweep/pr.svg.gp")), "'pr.svg'"));
+  assert_redraws("sweep/pr", "pdf");
   assert_redraws("sweep/pr", "svg");
 }
 
@@ -312,20 +415,57 @@ static void test_window_keys(void **state)
                         "sweep2/type.pdf"),
                    0);
   assert_image(at("sweep2/type.pdf"), "pdf");
-  const char *gp = slurp(at("sweep2/type.gp"));
-  assert_non_null(strstr(gp, "title 'esdfm (vanilla.wait=1h)'"));
+  const char *gp = slurp(at("sweep2/type.pdf.gp"));
   assert_non_null(strstr(gp, "'mlp' 1, 'lr' 2"));
-  assert_null(strstr(gp, "logscale"));
+  assert_null(strstr(gp, "\nset logscale"));
+  assert_non_null(strstr(gp, "set xlabel 'model.type'"));
+
+  /* The two groups of esdfm: the method's colour, each group its own
+   * dash and marker, and a legend of the method and the groups. */
+  char c1[16], c2[16], d1[16], d2[16];
+  int p1, p2;
+  style_of(gp, "esdfm (vanilla.wait=1h)", c1, d1, &p1);
+  style_of(gp, "esdfm (vanilla.wait=2h)", c2, d2, &p2);
+  assert_string_equal(c1, "#D55E00");
+  assert_string_equal(c2, "#D55E00");
+  assert_string_not_equal(d1, d2);
+  assert_int_not_equal(p1, p2);
+  static const char *const legend[] = {
+      "keyentry with lines ls 3 title 'esdfm'",
+      "keyentry with linespoints ls 4 title 'vanilla.wait=1h'",
+      "keyentry with linespoints ls 5 title 'vanilla.wait=2h'",
+  };
+  for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++)
+    if (!strstr(gp, legend[i]))
+      fail_msg("'%s' missing from the script", legend[i]);
+  char c4[16], d4[16];
+  int p4;
+  style_of(gp, "vanilla.wait=2h", c4, d4, &p4);
+  assert_string_equal(d4, d2);
+  assert_int_equal(p4, p2);
+  assert_null(strstr(gp, "title 'esdfm (vanilla"));
   assert_redraws("sweep2/type", "pdf");
 
   assert_int_equal(plot("sweep2 --kind window --key vanilla.wait "
                         "--metric nll"),
                    0);
-  const char *dat = slurp(at("sweep2/window.dat"));
-  double r[4][6];
+  const char *dat = slurp(at("sweep2/window.png.dat"));
+  double r[4][8];
   assert_int_equal(block(dat, 1, r, 4), 2); /* esdfm (model.type=lr) */
   assert_true(fabs(r[0][0] - 60) < TOL && fabs(r[0][1] - 0.6) < TOL);
   assert_true(fabs(r[1][0] - 120) < TOL && fabs(r[1][1] - 0.7) < TOL);
+
+  /* A linear axis (60 and 120 minutes): the two lines sit an eighth of
+   * the gap, 7.5, either side, and the range leaves room for them
+   * beyond its usual 6% pad: [60 - 3.6 - 7.5, 120 + 3.6 + 7.5]. */
+  gp = slurp(at("sweep2/window.png.gp"));
+  assert_non_null(strstr(gp, "using ($1-7.5):2:3"));
+  assert_non_null(strstr(gp, "using ($1+7.5):2:3"));
+  double lo, hi;
+  const char *range = strstr(gp, "set xrange [");
+  assert_non_null(range);
+  assert_int_equal(sscanf(range, "set xrange [%lf:%lf]", &lo, &hi), 2);
+  assert_true(fabs(lo - 48.9) < 1e-9 && fabs(hi - 131.1) < 1e-9);
 }
 
 /* ---- hourly --------------------------------------------------------- */
@@ -335,8 +475,8 @@ static void test_hourly(void **state)
   (void)state;
   assert_int_equal(plot("run --kind hourly"), 0);
   assert_image(at("run/hourly.png"), "png");
-  const char *dat = slurp(at("run/hourly.dat"));
-  double r[8][6];
+  const char *dat = slurp(at("run/hourly.png.dat"));
+  double r[8][8];
 
   /* oracle: x = hour * 6h in hours (a 30 h stream), AUC as written;
    * the undefined AUC stays nan for gnuplot to skip. */
@@ -347,7 +487,7 @@ static void test_hourly(void **state)
     assert_true(isnan(auc[i]) ? isnan(r[i][1])
                               : fabs(r[i][1] - auc[i]) < TOL);
   }
-  const char *gp = slurp(at("run/hourly.gp"));
+  const char *gp = slurp(at("run/hourly.png.gp"));
   assert_non_null(strstr(gp, "(hours)"));
   assert_non_null(strstr(gp, "title 'esdfm'"));
   assert_redraws("run/hourly", "png");
@@ -356,23 +496,23 @@ static void test_hourly(void **state)
   assert_int_equal(plot("run --kind hourly --smooth 12h --methods esdfm "
                         "--metric nll -o run/nll.png"),
                    0);
-  dat = slurp(at("run/nll.dat"));
+  dat = slurp(at("run/nll.png.dat"));
   assert_int_equal(block(dat, 0, r, 8), 4);
   const double want[4] = {0.55, (100 * 0.55 + 300 * 0.45) / 400,
                           (300 * 0.45 + 100 * 0.50) / 400,
                           (100 * 0.50 + 200 * 0.65) / 300};
   for (int i = 0; i < 4; i++)
     assert_true(fabs(r[i][1] - want[i]) < TOL);
-  assert_null(strstr(slurp(at("run/nll.gp")), "oracle"));
+  assert_null(strstr(slurp(at("run/nll.png.gp")), "oracle"));
 
   /* mean_pred brings the observed rate: the last block. */
   assert_int_equal(plot("run --kind hourly --metric mean_pred --smooth 2 "
                         "-o run/mp.png"),
                    0);
-  dat = slurp(at("run/mp.dat"));
+  dat = slurp(at("run/mp.png.dat"));
   assert_int_equal(block(dat, 2, r, 8), 4);
   assert_true(fabs(r[1][1] - (100 * 0.25 + 300 * 0.20) / 400) < TOL);
-  assert_non_null(strstr(slurp(at("run/mp.gp")), "observed rate"));
+  assert_non_null(strstr(slurp(at("run/mp.png.gp")), "observed rate"));
 }
 
 /* ---- delay ---------------------------------------------------------- */
@@ -383,15 +523,15 @@ static void test_delay(void **state)
   /* No config: the empirical CDF alone, FILE.delay.png beside it. */
   assert_int_equal(plot("clicks.tsv --kind delay"), 0);
   assert_image(at("clicks.delay.png"), "png");
-  const char *dat = slurp(at("clicks.delay.dat"));
-  double r[8][6];
+  const char *dat = slurp(at("clicks.delay.png.dat"));
+  double r[8][8];
   assert_int_equal(block(dat, 0, r, 8), 3);
   const double want[3][3] = {{60, 0.5, 2}, {3600, 0.75, 3}, {86400, 1, 4}};
   for (int i = 0; i < 3; i++)
     for (int c = 0; c < 3; c++)
       assert_true(fabs(r[i][c] - want[i][c]) < TOL);
   assert_null(strstr(dat, "# block 1:"));
-  assert_non_null(strstr(slurp(at("clicks.delay.gp")), "set logscale x"));
+  assert_non_null(strstr(slurp(at("clicks.delay.png.gp")), "set logscale x"));
   assert_redraws("clicks.delay", "png");
 
   /* With -c: the exponential's CDF truncated at 30d beside it. */
@@ -399,61 +539,88 @@ static void test_delay(void **state)
                         "exp.pdf"),
                    0);
   assert_image(at("exp.pdf"), "pdf");
-  dat = slurp(at("exp.dat"));
-  static double c[400][6];
+  dat = slurp(at("exp.pdf.dat"));
+  static double c[400][8];
   assert_int_equal(block(dat, 1, c, 400), 400);
   double limit = 30 * 86400.0, z = 1 - exp(-limit / 3600);
   for (int i = 0; i < 400; i += 57)
     assert_true(fabs(c[i][1] - (1 - exp(-c[i][0] / 3600)) / z) < 1e-9);
   assert_true(fabs(c[0][0] - 1) < TOL && fabs(c[399][0] - limit) < 1e-6);
   assert_true(fabs(c[399][1] - 1) < 1e-12);
-  assert_non_null(strstr(slurp(at("exp.gp")), "truncated at 30d"));
+  assert_non_null(strstr(slurp(at("exp.pdf.gp")), "truncated at 30d"));
   assert_redraws("exp", "pdf");
 
   /* config.ini beside the log: attribution 1d leaves 86400 s in and
    * the configured curve ends at 1d. */
   assert_int_equal(plot("gen/clicks.tsv --kind delay"), 0);
-  dat = slurp(at("gen/clicks.delay.dat"));
+  dat = slurp(at("gen/clicks.delay.png.dat"));
   assert_int_equal(block(dat, 1, c, 400), 400);
   assert_true(fabs(c[399][0] - 86400) < 1e-6);
   assert_non_null(
-      strstr(slurp(at("gen/clicks.delay.gp")), "truncated at 1d"));
+      strstr(slurp(at("gen/clicks.delay.png.gp")), "truncated at 1d"));
 }
 
 /* ---- calibration ---------------------------------------------------- */
+
+/* Wilson's 95% interval of k successes in n, at the ends where the
+ * standard error vanishes: 0 of n is [0, z^2 / (n + z^2)] and n of n is
+ * [n / (n + z^2)], 1], z = 1.96. */
+#define Z2 (1.96 * 1.96)
 
 static void test_calibration(void **state)
 {
   (void)state;
   assert_int_equal(plot("run --kind calibration --bins 2"), 0);
   assert_image(at("run/calibration.png"), "png");
-  const char *dat = slurp(at("run/calibration.dat"));
-  double r[4][6];
+  const char *dat = slurp(at("run/calibration.png.dat"));
+  double r[4][8];
 
-  /* vanilla (summary.csv's first): {0.1:0, 0.2:0} and {0.3:1, 0.4:1}. */
+  /* vanilla (summary.csv's first): {0.1:0, 0.2:0} and {0.3:1, 0.4:1};
+   * columns x, y, Wilson low and high, clicks, lowest and highest
+   * prediction. */
   assert_non_null(strstr(dat, "# block 0: vanilla"));
   assert_int_equal(block(dat, 0, r, 4), 2);
-  const double want[2][6] = {{0.15, 0, 0, 2, 0.1, 0.2},
-                             {0.35, 1, 0, 2, 0.3, 0.4}};
+  const double want[2][7] = {{0.15, 0, 0, Z2 / (2 + Z2), 2, 0.1, 0.2},
+                             {0.35, 1, 2 / (2 + Z2), 1, 2, 0.3, 0.4}};
   for (int i = 0; i < 2; i++)
-    for (int k = 0; k < 6; k++)
-      assert_true(fabs(r[i][k] - want[i][k]) < TOL);
+    for (int k = 0; k < 7; k++)
+      if (!(fabs(r[i][k] - want[i][k]) < TOL))
+        fail_msg("bin %d column %d: %.17g, want %.17g", i, k, r[i][k],
+                 want[i][k]);
   /* ECE = 0.5 |0 - 0.15| + 0.5 |1 - 0.35| = 0.4. */
-  const char *gp = slurp(at("run/calibration.gp"));
-  assert_non_null(strstr(gp, "title 'vanilla (ECE 0.4000)'"));
-  assert_non_null(strstr(gp, "'esdfm (ECE"));
+  const char *gp = slurp(at("run/calibration.png.gp"));
+  assert_non_null(strstr(gp, "title 'vanilla 0.400'"));
+  assert_non_null(strstr(gp, "title 'esdfm 0."));
+  assert_non_null(strstr(gp, "using 1:2:3:4 with yerrorlines"));
+  assert_non_null(strstr(gp, "ECE; 2 equal-count bins, 95% Wilson bars"));
   assert_redraws("run/calibration", "png");
 
-  /* Equal width: [0, 0.5) holds all four; mean label 0.5, s.e. 0.25. */
+  /* Equal width: [0, 0.5) holds all four, 2 of 4 converted: Wilson's
+   * [0.150, 0.850] (to the three decimals references print). */
   assert_int_equal(plot("run --kind calibration --bins 2 --equal-width "
                         "--methods vanilla -o run/cal.svg"),
                    0);
   assert_image(at("run/cal.svg"), "svg");
-  dat = slurp(at("run/cal.dat"));
+  dat = slurp(at("run/cal.svg.dat"));
   assert_int_equal(block(dat, 0, r, 4), 1);
   assert_true(fabs(r[0][0] - 0.25) < TOL && fabs(r[0][1] - 0.5) < TOL);
-  assert_true(fabs(r[0][2] - 0.25) < TOL && r[0][3] == 4);
+  assert_true(fabs(r[0][2] - 0.150) < 5e-4 && fabs(r[0][3] - 0.850) < 5e-4);
+  assert_true(r[0][4] == 4);
   assert_null(strstr(dat, "esdfm"));
+  assert_non_null(
+      strstr(slurp(at("run/cal.svg.gp")), "2 equal-width bins, 95% Wilson"));
+
+  /* Sparse bins, one click each at rates 0 and 1: a standard error
+   * would be 0, the interval is not. */
+  assert_int_equal(plot("run --kind calibration --bins 2 --equal-width "
+                        "--methods esdfm -o run/sparse.png"),
+                   0);
+  dat = slurp(at("run/sparse.png.dat"));
+  assert_int_equal(block(dat, 0, r, 4), 2);
+  assert_true(r[0][1] == 0 && r[0][2] == 0 &&
+              fabs(r[0][3] - Z2 / (1 + Z2)) < TOL && r[0][4] == 1);
+  assert_true(r[1][1] == 1 && fabs(r[1][2] - 1 / (1 + Z2)) < TOL &&
+              r[1][3] == 1 && r[1][4] == 1);
 }
 
 /* ---- bad input ------------------------------------------------------ */
@@ -508,6 +675,8 @@ static void test_errors(void **state)
   assert_non_null(strstr(slurp(at("err.txt")), "try 'dfbench plot --help'"));
   assert_int_equal(plot("--help"), 0);
   assert_non_null(strstr(slurp(at("out.txt")), "usage: dfbench plot"));
+  assert_non_null(strstr(slurp(at("out.txt")), "r_auc, r_pr_auc, r_nll"));
+  assert_non_null(strstr(slurp(at("out.txt")), "ri_auc, ri_pr_auc, ri_nll"));
 
   /* No gnuplot: exit 1, the hint, and nothing written. */
   int st = sh("cd '%s' && PATH=/nonexistent '%s' plot run --kind hourly "
@@ -518,8 +687,8 @@ static void test_errors(void **state)
   assert_non_null(strstr(msg, "gnuplot not found"));
   assert_non_null(strstr(msg, "apt-get install gnuplot-nox"));
   struct stat sb;
-  assert_int_not_equal(stat(at("run/none.gp"), &sb), 0);
-  assert_int_not_equal(stat(at("run/none.dat"), &sb), 0);
+  assert_int_not_equal(stat(at("run/none.png.gp"), &sb), 0);
+  assert_int_not_equal(stat(at("run/none.png.dat"), &sb), 0);
 
   /* --force replaces. */
   assert_int_equal(plot("run --kind hourly --force"), 0);

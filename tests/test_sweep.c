@@ -4,8 +4,12 @@
  * sweep` end to end on tiny worlds: resume after an interruption,
  * shards combining in one directory, --jobs not changing results, a
  * changed configuration refused. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -152,6 +157,13 @@ static void test_grid_errors(void **state)
       {"elapsed=5m", "expected KEY=V1,V2,..."},
       {"esdfm.elapsed", "expected KEY=V1,V2,..."},
       {"esdfm.elapsed=", "no value given"},
+      {"esdfm.elapsed= ", "no value given"},
+      {"esdfm.elapsed=5m,,1h", "--grid esdfm.elapsed=5m,,1h: value 2 is "
+                               "empty"},
+      {"esdfm.elapsed=5m,1h,", "value 3 is empty"},
+      {"esdfm.elapsed=,5m", "value 1 is empty"},
+      {"esdfm.elapsed=5m, ,1h", "value 2 is empty"},
+      {"model.hidden=64,32;;128", "value 2 is empty"},
       {"esdfm.elapsed=5m,1h,5m", "value '5m' appears twice"},
       {"run.threads=1,2", "run.threads never changes results"},
       {"esdfm.elapsed=15m,1h,900s", "'15m' and '900s' are the same "
@@ -295,6 +307,40 @@ static char *err_text(void)
   return slurp("%s/err.txt", dir);
 }
 
+/* Start `sh -c "exec CMD"` (so the pid is CMD's own), in a process
+ * group of its own when group is set, as a shell's job is; the pid. */
+static pid_t spawn(int group, const char *fmt, ...)
+{
+  char cmd[8192], line[8300];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  snprintf(line, sizeof line, "exec %s", cmd);
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (group)
+      setpgid(0, 0);
+    execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+    _exit(127);
+  }
+  if (group)
+    setpgid(pid, pid); /* either side may win the race; both agree */
+  return pid;
+}
+
+/* The exit status of pid, or -N when a signal N killed it (unlike a
+ * shell's 128 + N, never mistaken for an exit status). */
+static int reap(pid_t pid)
+{
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    assert_int_equal(errno, EINTR);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+}
+
 /* Inode and mtime of a cell's marker: a rerun cell gets a new one. */
 static void marker_id(const char *run, const char *cell, ino_t *ino,
                       struct timespec *mtime)
@@ -384,6 +430,148 @@ static void test_cli_resume(void **state)
   free(r);
 }
 
+/* A finished cell whose summary.csv no longer reads back (a foreign
+ * header, a line cut short) is run again by its shard with a warning
+ * naming it; another shard cannot run it, so it stops with the cell
+ * named and a hint to rerun the owner. */
+static void test_cli_corrupt(void **state)
+{
+  (void)state;
+  assert_int_equal(sh("cp -r %s/a %s/c", dir, dir), 0);
+  assert_int_equal(
+      sh("printf 'garbage\n' >%s/c/cells/%s/summary.csv", dir, cells[1]), 0);
+  assert_int_equal(sh("head -c -5 %s/a/cells/%s/summary.csv "
+                      ">%s/c/cells/%s/summary.csv",
+                      dir, cells[2], dir, cells[2]),
+                   0);
+  assert_int_equal(sweep("c", ""), 0);
+  char *err = err_text();
+  static const char *const want[] = {
+      "cell esdfm.elapsed-15m_seed-2 is marked done but ",
+      "esdfm.elapsed-15m_seed-2/summary.csv:1: not summary.csv's header; "
+      "running it again",
+      "esdfm.elapsed-1h_seed-1/summary.csv:6: the last line is cut short",
+      "2 already finished, 2 to run",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (!strstr(err, want[i]))
+      fail_msg("'%s' missing from '%s'", want[i], err);
+  free(err);
+  char *a = slurp("%s/a/sweep.csv", dir), *c = slurp("%s/c/sweep.csv", dir);
+  assert_string_equal(a, c);
+  free(c);
+
+  /* Cell 0 belongs to shard 0/2: shard 1/2 names it and stops. */
+  assert_int_equal(
+      sh("printf 'garbage\n' >%s/c/cells/%s/summary.csv", dir, cells[0]), 0);
+  assert_int_equal(sweep("c", "--shard 1/2"), 2);
+  err = err_text();
+  if (!strstr(err, "esdfm.elapsed-15m_seed-1/summary.csv:1: not "
+                   "summary.csv's header") ||
+      !strstr(err, "hint: cell esdfm.elapsed-15m_seed-1 belongs to shard "
+                   "0/2: rerun that shard's command"))
+    fail_msg("shard 1/2: '%s'", err);
+  free(err);
+  assert_int_equal(sweep("c", "--shard 0/2"), 0);
+  c = slurp("%s/c/sweep.csv", dir);
+  assert_string_equal(a, c);
+  free(a);
+  free(c);
+}
+
+/* Cells of run with a done marker, and files under its cells/. */
+static void count_cells(const char *run, int *done, int *files)
+{
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s/cells", dir, run);
+  *done = *files = 0;
+  DIR *d = opendir(path);
+  if (!d)
+    return;
+  for (struct dirent *e; (e = readdir(d));) {
+    if (e->d_name[0] == '.')
+      continue;
+    char cell[1400];
+    snprintf(cell, sizeof cell, "%s/%s", path, e->d_name);
+    DIR *c = opendir(cell);
+    assert_non_null(c);
+    for (struct dirent *f; (f = readdir(c));) {
+      *files += f->d_name[0] != '.';
+      *done += !strcmp(f->d_name, "done");
+    }
+    closedir(c);
+  }
+  closedir(d);
+}
+
+/* SIGINT to the whole job, as a terminal's Ctrl-C sends it, or SIGTERM
+ * to the sweep alone, as `kill` and batch systems do, once the first
+ * cell is finished: no new cell starts, the running one is killed and
+ * cleaned, sweep.csv holds the finished cells, the exit status is 128 +
+ * the signal and the message says how to resume; the rerun resumes and
+ * ends with the reference table. */
+static void test_cli_interrupt(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *run;
+    int group, sig, status;
+  } cases[] = {
+      {"i", 1, SIGINT, 130},
+      {"t", 0, SIGTERM, 143},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    pid_t pid = spawn(cases[i].group,
+                      "'%s' sweep %s %s -o %s/%s >/dev/null 2>%s/err.txt",
+                      DFB_BINARY, tiny, grid, dir, cases[i].run, dir);
+    int done = 0, files = 0;
+    for (int wait = 0; wait < 60000 && !done; wait += 5) {
+      struct timespec pause = {0, 5 * 1000 * 1000};
+      nanosleep(&pause, NULL);
+      count_cells(cases[i].run, &done, &files);
+    }
+    assert_true(done > 0);
+    assert_int_equal(kill(cases[i].group ? -pid : pid, cases[i].sig), 0);
+    int st = reap(pid);
+    char *err = err_text();
+    int said = -1;
+    const char *at = strstr(err, "error: interrupted: ");
+    if (st != cases[i].status || !at ||
+        sscanf(at, "error: interrupted: %d of 4 cells finished", &said) !=
+            1 ||
+        !strstr(at, "finished; rerun the same command to resume"))
+      fail_msg("%s: exit %d, message '%s'", cases[i].run, st, err);
+    free(err);
+
+    /* What the message says is on disk, whole: four files a finished
+     * cell, none left by the killed one, a row per method of each. */
+    count_cells(cases[i].run, &done, &files);
+    assert_int_equal(said, done);
+    assert_true(done < 4);
+    assert_int_equal(files, 4 * done);
+    char *csv = slurp("%s/%s/sweep.csv", dir, cases[i].run);
+    assert_non_null(csv);
+    int lines = 0;
+    for (char *p = csv; *p; p++)
+      lines += *p == '\n';
+    assert_int_equal(lines, 1 + 5 * done);
+    free(csv);
+
+    assert_int_equal(sweep(cases[i].run, ""), 0);
+    err = err_text();
+    char want[64];
+    snprintf(want, sizeof want, "%d already finished, %d to run", done,
+             4 - done);
+    assert_non_null(strstr(err, want));
+    free(err);
+    char *a = slurp("%s/a/sweep.csv", dir);
+    csv = slurp("%s/%s/sweep.csv", dir, cases[i].run);
+    assert_string_equal(a, csv);
+    free(a);
+    free(csv);
+  }
+}
+
 /* Two shards into one directory combine without a merge step. */
 static void test_cli_shards(void **state)
 {
@@ -396,9 +584,52 @@ static void test_cli_shards(void **state)
   assert_int_equal(sweep("s", "--shard 0/2"), 0);
   char *a = slurp("%s/a/sweep.csv", dir), *s = slurp("%s/s/sweep.csv", dir);
   assert_string_equal(a, s);
+
+  /* A shard past the 4 cells runs nothing, says so, and leaves the
+   * table as it was. */
+  assert_int_equal(sweep("s", "--shard 5/8"), 0);
+  char *err = err_text();
+  assert_non_null(strstr(err, "warning: --shard 5/8: the sweep has 4 "
+                              "cells, none of them k with k mod 8 = 5"));
+  free(err);
+  free(s);
+  s = slurp("%s/s/sweep.csv", dir);
+  assert_string_equal(a, s);
   free(half);
   free(a);
   free(s);
+}
+
+/* Rebuilding sweep.csv takes DIR/sweep.lock: while another process
+ * holds it, a shard with nothing left to run waits and writes nothing;
+ * once it is released the shard writes the whole table. */
+static void test_cli_lock(void **state)
+{
+  (void)state;
+  assert_int_equal(sh("cp -r %s/a %s/l && rm %s/l/sweep.csv", dir, dir, dir),
+                   0);
+  char path[1024];
+  snprintf(path, sizeof path, "%s/l/sweep.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT, 0666);
+  assert_true(fd >= 0);
+  struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+  assert_int_equal(fcntl(fd, F_SETLK, &l), 0);
+
+  pid_t pid = spawn(0, "'%s' sweep %s %s -o %s/l >/dev/null 2>%s/err.txt",
+                    DFB_BINARY, tiny, grid, dir, dir);
+  struct timespec pause = {0, 800 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  int st;
+  assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+  assert_int_equal(sh("test ! -e %s/l/sweep.csv", dir), 0);
+
+  close(fd); /* releases the lock */
+  assert_int_equal(reap(pid), 0);
+  char *a = slurp("%s/a/sweep.csv", dir), *b = slurp("%s/l/sweep.csv", dir);
+  assert_non_null(b);
+  assert_string_equal(a, b);
+  free(a);
+  free(b);
 }
 
 /* A different configuration, grid or seeds in the directory is refused
@@ -446,6 +677,47 @@ static void test_cli_refuse(void **state)
   char *f = slurp("%s/f/sweep.csv", dir);
   assert_non_null(strstr(f, "\n4h,2,esdfm,"));
   free(f);
+
+  /* --force with a smaller grid: the cells it does not name go, but a
+   * directory that is not a cell, or a cell with a file of the user's
+   * in it, keeps what is not the sweep's. */
+  assert_int_equal(sh("mkdir %s/f/cells/notes && touch "
+                      "%s/f/cells/notes/x.txt %s/f/cells/%s/mine.txt",
+                      dir, dir, dir, "esdfm.elapsed-4h_seed-2"),
+                   0);
+  assert_int_equal(sh("'%s' sweep %s --grid esdfm.elapsed=1h,4h "
+                      "--force -o %s/f >/dev/null 2>%s/err.txt",
+                      DFB_BINARY, tiny, dir, dir),
+                   0);
+  err = err_text();
+  static const char *const want[] = {
+      "cells/esdfm.elapsed-4h_seed-2: kept: it holds files a sweep did "
+      "not write",
+      "--force: removed 3 cell directories that this sweep does not name",
+      "2 cells, 2 in shard 0/1, 2 already finished, 0 to run",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    if (!strstr(err, want[i]))
+      fail_msg("'%s' missing from '%s'", want[i], err);
+  free(err);
+  static const struct {
+    const char *path;
+    int exists;
+  } left[] = {
+      {"esdfm.elapsed-1h_seed-1/done", 1},
+      {"esdfm.elapsed-4h_seed-1/done", 1},
+      {"esdfm.elapsed-15m_seed-1", 0},
+      {"esdfm.elapsed-15m_seed-2", 0},
+      {"esdfm.elapsed-1h_seed-2", 0},
+      {"esdfm.elapsed-4h_seed-2/mine.txt", 1},
+      {"esdfm.elapsed-4h_seed-2/done", 0},
+      {"esdfm.elapsed-4h_seed-2/summary.csv", 0},
+      {"notes/x.txt", 1},
+  };
+  for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+    if (sh("test -e %s/f/cells/%s", dir, left[i].path) != !left[i].exists)
+      fail_msg("cells/%s should %sexist", left[i].path,
+               left[i].exists ? "" : "not ");
 }
 
 /* Usage errors: one line and "try --help", exit 2; --help on stdout. */
@@ -471,25 +743,61 @@ static void test_cli_usage(void **state)
     free(err);
   }
 
-  /* A bad grid is a config error naming the key, before any work. */
-  int st = sh("'%s' sweep --grid esdfm.elapsed=5m,later -o %s/g "
-              ">/dev/null 2>%s/err.txt",
-              DFB_BINARY, dir, dir);
-  char *err = err_text();
-  assert_int_equal(st, 2);
-  assert_non_null(strstr(err, "esdfm.elapsed: 'later' is not a duration"));
-  free(err);
-  assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  /* A bad grid is a config error naming the key and the value, before
+   * any work. */
+  static const struct {
+    const char *grid, *want;
+  } bad[] = {
+      {"esdfm.elapsed=5m,later", "esdfm.elapsed: 'later' is not a duration"},
+      {"esdfm.elapsed=5m,,1h", "--grid esdfm.elapsed=5m,,1h: value 2 is "
+                               "empty"},
+  };
+  int st;
+  char *err;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    st = sh("'%s' sweep --grid %s -o %s/g >/dev/null 2>%s/err.txt",
+            DFB_BINARY, bad[i].grid, dir, dir);
+    err = err_text();
+    if (st != 2 || !strstr(err, bad[i].want))
+      fail_msg("grid %s: exit %d, message '%s'", bad[i].grid, st, err);
+    free(err);
+    assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  }
 
-  /* Every cell's methods are known before any cell runs. */
-  st = sh("'%s' sweep --grid 'run.methods=pretrain;esdfm,bogus' -o %s/g "
-          ">/dev/null 2>%s/err.txt",
-          DFB_BINARY, dir, dir);
+  /* Every cell's methods are known before any cell runs, and the
+   * message names the option the user typed. */
+  static const struct {
+    const char *args, *want;
+  } methods[] = {
+      {"--grid 'run.methods=pretrain;esdfm,bogus'",
+       "--grid: run.methods: unknown method 'bogus'"},
+      {"--methods esdfm,foo", "--methods: run.methods: unknown method "
+                              "'foo'"},
+      {"--set run.methods=esdfm,foo", "--set: run.methods: unknown method "
+                                      "'foo'"},
+  };
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+    st = sh("'%s' sweep %s -o %s/g >/dev/null 2>%s/err.txt", DFB_BINARY,
+            methods[i].args, dir, dir);
+    err = err_text();
+    if (st != 2 || !strstr(err, methods[i].want))
+      fail_msg("%s: exit %d, message '%s'", methods[i].args, st, err);
+    free(err);
+    assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  }
+
+  /* A cell that fails in its process: its message comes up to the
+   * sweep, named by the cell, and no new cell starts. */
+  st = sh("'%s' sweep --data %s/missing.tsv --grid esdfm.elapsed=5m,1h "
+          "-o %s/m >/dev/null 2>%s/err.txt",
+          DFB_BINARY, dir, dir, dir);
   err = err_text();
-  assert_int_equal(st, 2);
-  assert_non_null(strstr(err, "unknown method 'bogus'"));
+  if (st != 2 || !strstr(err, "error: cell esdfm.elapsed-5m_seed-1: ") ||
+      !strstr(err, "/missing.tsv: cannot open"))
+    fail_msg("missing data: exit %d, message '%s'", st, err);
   free(err);
-  assert_int_equal(sh("test ! -e %s/g/sweep.ini", dir), 0);
+  assert_int_equal(sh("test ! -e %s/m/cells/esdfm.elapsed-1h_seed-1", dir),
+                   0);
 
   assert_int_equal(sh("'%s' sweep --help >%s/out.txt", DFB_BINARY, dir), 0);
   char *out = slurp("%s/out.txt", dir);
@@ -514,10 +822,17 @@ int main(void)
 {
   log_set_level(LOG_ERROR);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_expansion),   cmocka_unit_test(test_names),
-      cmocka_unit_test(test_grid_errors), cmocka_unit_test(test_shards),
-      cmocka_unit_test(test_cli_jobs),    cmocka_unit_test(test_cli_resume),
-      cmocka_unit_test(test_cli_shards),  cmocka_unit_test(test_cli_refuse),
+      cmocka_unit_test(test_expansion),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_grid_errors),
+      cmocka_unit_test(test_shards),
+      cmocka_unit_test(test_cli_jobs),
+      cmocka_unit_test(test_cli_resume),
+      cmocka_unit_test(test_cli_corrupt),
+      cmocka_unit_test(test_cli_shards),
+      cmocka_unit_test(test_cli_lock),
+      cmocka_unit_test(test_cli_interrupt),
+      cmocka_unit_test(test_cli_refuse),
       cmocka_unit_test(test_cli_usage),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -104,7 +104,9 @@ static int setup(void **state)
   (void)state;
   if (!mkdtemp(dir))
     return -1;
-  sh("mkdir -p %s/run %s/sweep %s/empty", dir, dir, dir);
+  sh("mkdir -p %s/run %s/sweep %s/empty %s/unfinished/cells", dir, dir, dir,
+     dir);
+  put("unfinished/sweep.ini", "[sweep]\nseeds = 1\n");
   put("run/summary.csv", run_summary);
   put("sweep/sweep.csv", sweep_csv);
   return 0;
@@ -374,6 +376,61 @@ static void test_formats(void **state)
            sizeof sweep_latex / sizeof sweep_latex[0]);
 }
 
+/* Where oracle is not better than a reference, that reference's
+ * relative column cannot rank the methods: md says so below the table,
+ * latex and csv on stderr; where it is, nothing is said. */
+static void test_notes(void **state)
+{
+  (void)state;
+  /* AUC: oracle below vanilla, above pretrain; PR-AUC fine; NLL: oracle
+   * worse than both. */
+  put("flip.csv", "method,auc,pr_auc,nll\npretrain,0.70,0.30,0.50\n"
+                  "vanilla,0.72,0.32,0.48\noracle,0.71,0.40,0.55\n"
+                  "esdfm,0.76,0.36,0.44\n");
+  static const char *const notes[] = {
+      "oracle's AUC (0.7100) is not above vanilla's (0.7200), so R-AUC "
+      "does not rank the methods here; compare AUC itself",
+      "oracle's NLL (0.5500) is not below vanilla's (0.4800), so R-NLL "
+      "does not rank the methods here",
+      "oracle's NLL (0.5500) is not below pretrain's (0.5000), so RI-NLL",
+  };
+  char args[600], want[400];
+  snprintf(args, sizeof args, "%s/flip.csv", dir);
+  char *md = table_out(args);
+  for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) {
+    snprintf(want, sizeof want, "|\n%sNote: %s", i ? "" : "\n", notes[i]);
+    if (i == 0 ? !strstr(md, want) : !strstr(md, notes[i]))
+      fail_msg("md: '%s' missing from:\n%s", notes[i], md);
+  }
+  assert_null(strstr(md, "RI-AUC does not"));
+  assert_null(strstr(md, "PR-AUC does not"));
+  assert_null(strstr(slurp("err.txt"), "oracle's"));
+
+  static const char *const formats[] = {"latex", "csv"};
+  for (size_t f = 0; f < 2; f++) {
+    snprintf(args, sizeof args, "%s/flip.csv --format %s", dir, formats[f]);
+    assert_null(strstr(table_out(args), "oracle's"));
+    char *err = slurp("err.txt");
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) {
+      snprintf(want, sizeof want, "warning: %s", notes[i]);
+      if (!strstr(err, want))
+        fail_msg("%s: '%s' missing from '%s'", formats[f], want, err);
+    }
+  }
+
+  /* Sweeps name the grid point; a sane table has no note. */
+  put("flipsweep.csv", "k,seed,method,auc,pr_auc,nll\n"
+                       "a,1,vanilla,0.7,0.3,0.5\na,1,oracle,0.6,0.4,0.4\n");
+  snprintf(args, sizeof args, "%s/flipsweep.csv --format csv", dir);
+  table_out(args);
+  assert_non_null(strstr(slurp("err.txt"), "warning: k = a: oracle's AUC"));
+  snprintf(args, sizeof args, "%s/run", dir);
+  assert_null(strstr(table_out(args), "Note:"));
+  snprintf(args, sizeof args, "%s/run --format latex", dir);
+  table_out(args);
+  assert_null(strstr(slurp("err.txt"), "oracle's"));
+}
+
 /* Bad input: exit 2 and a message naming the file, line and field. */
 static void test_errors(void **state)
 {
@@ -389,6 +446,14 @@ static void test_errors(void **state)
   } cases[] = {
       {"%s/empty", "holds neither sweep.csv nor summary.csv", 0},
       {"%s/empty", "hint: make one with 'dfbench run -o", 0},
+      {"%s/unfinished",
+       "unfinished is a sweep without sweep.csv: none of "
+       "its cells has finished, or its run was killed",
+       0},
+      {"%s/unfinished",
+       "hint: rerun the sweep command to finish its cells "
+       "and rebuild sweep.csv",
+       0},
       {"%s/bad.csv", "bad.csv:3: auc: 'high' is not a number", 0},
       {"%s/nohead.csv", "nohead.csv:1: not a summary.csv or sweep.csv", 0},
       {"%s/short.csv", "short.csv:2: 2 fields, expected at least 4", 0},
@@ -425,6 +490,7 @@ int main(void)
       cmocka_unit_test(test_run_arithmetic),
       cmocka_unit_test(test_sweep_arithmetic),
       cmocka_unit_test(test_formats),
+      cmocka_unit_test(test_notes),
       cmocka_unit_test(test_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
