@@ -793,7 +793,7 @@ static void test_cli_usage(void **state)
           DFB_BINARY, dir, dir, dir);
   err = err_text();
   if (st != 2 || !strstr(err, "error: cell esdfm.elapsed-5m_seed-1: ") ||
-      !strstr(err, "/missing.tsv: cannot open"))
+      !strstr(err, "/missing.tsv: no such file"))
     fail_msg("missing data: exit %d, message '%s'", st, err);
   free(err);
   assert_int_equal(sh("test ! -e %s/m/cells/esdfm.elapsed-1h_seed-1", dir),
