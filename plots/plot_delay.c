@@ -12,11 +12,9 @@
  *
  * Configured, when the configuration is known (given, or config.ini
  * beside the log): the CDF of the attributed delay the generator draws
- * (sim/gen.h, sim/delay.h).  A click with factor k has the truncated
- * CDF F(t / k) / F(limit / k); log k = delay.feature_effect * r with r a
- * standardised score, so over clicks
- *   G(t) = integral phi(r) Ftrunc(t; exp(e r)) dr,
- * taken as a normal r by the midpoint rule on [-6, 6] (241 nodes). */
+ * (sim/gen.h, sim/delay.h), over clicks: each has the factor k and the
+ * mixture weights of its feature scores, and the curve is their mean,
+ * delay_cdf_marginal (the scores taken as standard normal). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +29,6 @@
 #define DENSE_POINTS 2000
 #define THIN_STEP    1.002
 #define CURVE_POINTS 400
-#define R_NODES      241
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -103,32 +100,23 @@ static void write_empirical(FILE *f, const int64_t *d, size_t n)
   fputs("\n\n", f);
 }
 
-/* Block 1: the configured attributed-delay CDF on a log grid. */
-static void write_configured(FILE *f, const delay_dist *dist, double effect,
-                             double limit, double t_lo)
+/* Block 1: the configured attributed-delay CDF on a log grid, the
+ * features' stretch and mixture tilt integrated out. */
+static void write_configured(FILE *f, const delay_dist *dist,
+                             const df_config *cfg, double limit,
+                             double t_lo)
 {
+  double effect = cfg->delay_feature_effect;
+  delay_tilt tilt;
+  delay_tilt_solve(dist, cfg->delay_mix_effect, &tilt);
   fprintf(f,
           "# block 1: configured CDF truncated at %.17g s, delay "
-          "factor log-sd %.17g: delay (s), G(delay)\n",
-          limit, effect);
-  double h = 12.0 / R_NODES, norm = 0;
-  for (int j = 0; j < R_NODES; j++) {
-    double r = -6 + (j + 0.5) * h;
-    norm += exp(-0.5 * r * r);
-  }
+          "factor log-sd %.17g, mixture tilt log-odds sd %.17g: delay (s), "
+          "G(delay)\n",
+          limit, effect, tilt.sigma);
   for (int i = 0; i < CURVE_POINTS; i++) {
     double t = t_lo * pow(limit / t_lo, (double)i / (CURVE_POINTS - 1));
-    double g = 0;
-    if (effect == 0) {
-      g = delay_cdf_truncated(dist, 1, limit, t);
-    } else {
-      for (int j = 0; j < R_NODES; j++) {
-        double r = -6 + (j + 0.5) * h;
-        g += exp(-0.5 * r * r) *
-             delay_cdf_truncated(dist, exp(effect * r), limit, t);
-      }
-      g /= norm;
-    }
+    double g = delay_cdf_marginal(dist, effect, &tilt, limit, t);
     fprintf(f, "%.17g\t%.17g\n", t, g);
   }
   fputs("\n\n", f);
@@ -214,7 +202,7 @@ int plot_delay(plot_fig *fig)
           n);
   write_empirical(fig->d, d, n);
   if (cfg)
-    write_configured(fig->d, &dist, cfg->delay_feature_effect, limit, 1);
+    write_configured(fig->d, &dist, cfg, limit, 1);
 
   /* The script: the legend below, one entry a curve. */
   plot_layout lay = {.panels = 1,
@@ -233,8 +221,9 @@ int plot_delay(plot_fig *fig)
     lc = plot_style_fixed(fig, "configured", "#D55E00", 2, 6);
     fprintf(fig->s,
             "# configured (%s): %s,\n# truncated at %s, delay "
-            "factor log-sd %g\n",
-            where, desc, lim, cfg->delay_feature_effect);
+            "factor log-sd %g, mixture tilt log-odds sd %g\n",
+            where, desc, lim, cfg->delay_feature_effect,
+            cfg->delay_mix_effect);
   }
   char keys[1024] = "", title[128];
   snprintf(title, sizeof title, "empirical (%zu conversions)", n);
