@@ -127,6 +127,12 @@ int cmd_run(int argc, char **argv)
   }
   df_config cfg;
   int rc = cli_load_config(&cfg, a.config, a.sets, a.n_sets);
+  if (a.methods)
+    cfg_label_origin(&cfg, "run.methods", "--methods");
+  if (a.data) {
+    cfg_label_origin(&cfg, "data.source", "--data");
+    cfg_label_origin(&cfg, "data.path", "--data");
+  }
   const char *names[32];
   int n_names;
   if (!rc)

@@ -203,10 +203,10 @@ int cmd_sweep(int argc, char **argv)
   else
     df_fail(rc, "out of memory");
   if (!rc && a.methods)
-    sweep_label_origin(cfg, "run.methods", "--methods");
+    cfg_label_origin(cfg, "run.methods", "--methods");
   if (!rc && a.data) {
-    sweep_label_origin(cfg, "data.source", "--data");
-    sweep_label_origin(cfg, "data.path", "--data");
+    cfg_label_origin(cfg, "data.source", "--data");
+    cfg_label_origin(cfg, "data.path", "--data");
   }
   if (!rc && a.n_grids == 0 && seeds == 1)
     log_warn("no --grid and one seed: the sweep has a single cell");

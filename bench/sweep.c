@@ -44,20 +44,6 @@ static char *trim(char *s)
   return s;
 }
 
-void sweep_label_origin(df_config *cfg, const char *key, const char *origin)
-{
-  /* df_config.origin is indexed like the key table (sim/config.h). */
-  char section[96];
-  const char *dot = strchr(key, '.');
-  if (!dot || (size_t)(dot - key) >= sizeof section)
-    return;
-  snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
-  int n;
-  const cfg_key *all = cfg_keys(&n), *k = cfg_find(section, dot + 1);
-  if (k)
-    snprintf(cfg->origin[k - all], sizeof cfg->origin[0], "%s", origin);
-}
-
 /* Apply "key=value" to cfg; the message of a bad value, now or later,
  * names --grid instead of cfg_set's "--set". */
 static int apply_value(df_config *cfg, const char *key, const char *value)
@@ -66,7 +52,7 @@ static int apply_value(df_config *cfg, const char *key, const char *value)
   snprintf(assign, sizeof assign, "%s=%s", key, value);
   int rc = cfg_set(cfg, assign);
   if (!rc) {
-    sweep_label_origin(cfg, key, "--grid");
+    cfg_label_origin(cfg, key, "--grid");
     return 0;
   }
   const char *msg = df_errmsg();

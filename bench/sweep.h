@@ -68,11 +68,6 @@ typedef struct sweep_spec {
  * Every value is checked against base; DF_EINPUT names the key, the
  * value and the valid range, or lists the valid keys. */
 int sweep_add_grid(sweep_spec *s, const df_config *base, const char *text);
-/* Record that the value of key ("section.name") came from origin
- * ("--grid", "--methods"), so that later messages about it (an unknown
- * method, a missing data.path) name the option the user typed rather
- * than "--set", which the options are applied through. */
-void sweep_label_origin(df_config *cfg, const char *key, const char *origin);
 /* Checks across axes and seeds (a seed key on an axis with seeds > 1). */
 int sweep_check(const sweep_spec *s);
 

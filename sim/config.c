@@ -748,3 +748,17 @@ int cfg_write(const df_config *cfg, FILE *out, int with_docs)
   }
   return ferror(out) ? df_fail(DF_EIO, "cannot write the configuration") : 0;
 }
+
+void cfg_label_origin(df_config *cfg, const char *key, const char *origin)
+{
+  /* df_config.origin is indexed like the key table. */
+  char section[96];
+  const char *dot = strchr(key, '.');
+  if (!dot || (size_t)(dot - key) >= sizeof section)
+    return;
+  snprintf(section, sizeof section, "%.*s", (int)(dot - key), key);
+  int n;
+  const cfg_key *all = cfg_keys(&n), *k = cfg_find(section, dot + 1);
+  if (k)
+    snprintf(cfg->origin[k - all], sizeof cfg->origin[0], "%s", origin);
+}

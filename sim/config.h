@@ -133,6 +133,10 @@ void cfg_defaults(df_config *cfg);
 int cfg_load_file(df_config *cfg, const char *path);
 /* Apply one "section.key=value" from the command line. */
 int cfg_set(df_config *cfg, const char *assignment);
+/* Say where the value of key ("section.name") came from, for messages
+ * that name it later: "--methods" for a value cfg_set applied on behalf
+ * of an option.  An unknown key is ignored. */
+void cfg_label_origin(df_config *cfg, const char *key, const char *origin);
 /* Cross-key checks that single values cannot make: data.path for file
  * data.  (The delay family's parameters against delay.attribution are
  * checked by delay_from_config, which only the world's users call.)

@@ -306,7 +306,8 @@ static void test_cli_errors(void **state)
       {w5, "first line has 5 features; pass --set "
            "generator.int_features=N --set generator.cat_features=M with "
            "N + M = 5"},
-      {"--methods esdfm,bogus", "unknown method 'bogus'"},
+      {"--methods esdfm,bogus", "--methods: run.methods: unknown method "
+                                "'bogus'"},
       {"--set stream.interval=0s", "stream.interval"},
       {"--set model.type=svm", "choose one of lr|mlp"},
       {"--data /nonexistent.tsv", "/nonexistent.tsv"},
