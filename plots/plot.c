@@ -396,6 +396,11 @@ int plot_selected(const char *list, const char *name)
   return 0;
 }
 
+int plot_selected_line(const char *list, const char *name)
+{
+  return list ? plot_selected(list, name) : strcmp(name, "bayes") != 0;
+}
+
 int plot_check_methods(const char *list, const char *const *names, int n,
                        const char *where)
 {

@@ -13,7 +13,8 @@
  *          y_t = sum_{s=t-W+1..t} n_s m_s / sum_{s=t-W+1..t} n_s
  *        (the first W - 1 points average the intervals there are).
  * With mean_pred the observed conversion rate (mean_label) is drawn too,
- * in black, smoothed the same way. */
+ * in black, smoothed the same way.  bayes is drawn only when --methods
+ * names it, as in the window plot. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,7 +160,7 @@ static void write_frame(plot_fig *fig, int mi, int w, int days,
     lay.longest = (int)strlen("observed rate");
   }
   for (int k = 0; k < n_names; k++)
-    if (plot_selected(fig->opt->methods, names[k])) {
+    if (plot_selected_line(fig->opt->methods, names[k])) {
       int len = (int)strlen(names[k]);
       lay.entries++;
       lay.longest = len > lay.longest ? len : lay.longest;
@@ -190,7 +191,7 @@ static int write_lines(plot_fig *fig, const plot_csv *t, const char *path,
   for (int k = 0; k < n_lines && !rc; k++) {
     int observed = k == n_names;
     const char *name = observed ? names[0] : names[k];
-    if (!observed && !plot_selected(fig->opt->methods, name))
+    if (!observed && !plot_selected_line(fig->opt->methods, name))
       continue;
     size_t n = 0;
     for (size_t r = 0; r < t->n; r++)

@@ -87,6 +87,10 @@ void plot_quote(FILE *f, const char *s);
 
 /* Whether name is in the comma-separated list (NULL: every name). */
 int plot_selected(const char *list, const char *name);
+/* The same for the lines of a metric over methods (window, hourly): with
+ * no list every name but bayes, whose ceiling sits far above the methods
+ * and would squeeze them into a sliver. */
+int plot_selected_line(const char *list, const char *name);
 /* Every method of the list is among names[n]; DF_EINPUT "--methods: no
  * 'x' in WHERE" otherwise. */
 int plot_check_methods(const char *list, const char *const *names, int n,

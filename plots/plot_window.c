@@ -218,7 +218,7 @@ static int collect(const plot_csv *t, const char *path, const plot_options *o,
       j++;
     if (j == n_methods && j < MAX_LINES)
       methods[n_methods++] = m;
-    if (!plot_selected(o->methods, m) || (!o->methods && !strcmp(m, "bayes")))
+    if (!plot_selected_line(o->methods, m))
       continue;
     int v = value_index(&w->ax, plot_csv_at(t, r, key));
     if (v < 0 && w->ax.n == MAX_VALUES)

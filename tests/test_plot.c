@@ -193,7 +193,11 @@ static const char hourly_csv[] =
     "esdfm,1,100,0.65,0.25,0.55,0.10,0.25\n"
     "esdfm,2,300,0.75,0.35,0.45,0.12,0.20\n"
     "esdfm,3,100,0.70,0.30,0.50,0.14,0.30\n"
-    "esdfm,4,200,0.55,0.15,0.65,0.16,0.10\n";
+    "esdfm,4,200,0.55,0.15,0.65,0.16,0.10\n"
+    "bayes,1,100,0.90,0.60,0.30,0.25,0.25\n"
+    "bayes,2,300,0.91,0.61,0.31,0.20,0.20\n"
+    "bayes,3,100,0.92,0.62,0.32,0.30,0.30\n"
+    "bayes,4,200,0.93,0.63,0.33,0.10,0.10\n";
 
 /* A Criteo-layout line: click and conversion time, 17 empty features. */
 static void log_line(FILE *f, long click, long conv)
@@ -491,6 +495,12 @@ static void test_hourly(void **state)
   assert_non_null(strstr(gp, "(hours)"));
   assert_non_null(strstr(gp, "title 'esdfm'"));
   assert_redraws("run/hourly", "png");
+  /* bayes only when --methods names it. */
+  assert_null(strstr(gp, "bayes"));
+  assert_int_equal(plot("run --kind hourly --methods oracle,bayes "
+                        "-o run/hb.png"),
+                   0);
+  assert_non_null(strstr(slurp(at("run/hb.png.gp")), "title 'bayes'"));
 
   /* Trailing mean over 2 intervals (12h), weighted by test clicks. */
   assert_int_equal(plot("run --kind hourly --smooth 12h --methods esdfm "
