@@ -1,11 +1,12 @@
 /* test_mlp.c: the MLP learner (models/mlp.c).
  *
- * Gradients against central differences, BatchNorm against a direct
- * double computation, sample weights against duplicated rows, the
- * optimisers' first step against their formulas, inference against a
- * reference forward pass, learning a known logistic target to near its
- * Bayes NLL, determinism, clone independence and bad input.  The loss
- * is a private weighted BCE (models/loss.c is not needed here). */
+ * Gradients against central differences, the LeakyReLU-BatchNorm
+ * kernels the network runs against a direct double computation,
+ * sample weights against duplicated rows, the optimisers' first step
+ * against their formulas, inference against a reference forward pass,
+ * learning a known logistic target to near its Bayes NLL, determinism,
+ * clone independence and bad input.  The loss is a private weighted
+ * BCE (models/loss.c is not needed here). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -305,77 +306,177 @@ static void test_gradient_check(void **state)
   learner_mlp.destroy(l);
 }
 
-/* ---- BatchNorm ---------------------------------------------------- */
+/* ---- LeakyReLU and BatchNorm kernels ------------------------------ */
 
-/* Direct double BatchNorm of column j: y_ij = gamma (a_ij - mu) /
- * sqrt(var + eps) + beta with the biased variance. */
-static double ref_bn_objective(const double *a, size_t n, int h,
-                               const double *gamma, const double *beta,
-                               double eps, const double *c, double *y)
+/* The layer's element-wise part in double, straight from the
+ * definitions: v = z + b, a = LeakyReLU(v), BatchNorm of a with batch
+ * mean and biased variance, and the objective f = sum_ij c_ij y_ij.
+ * Any of the outputs may be NULL. */
+typedef struct ref_layer {
+  size_t n;
+  int h;
+  double slope, eps;
+  const double *z, *b, *gamma, *beta, *c;
+} ref_layer;
+
+static double ref_layer_f(const ref_layer *r, double *a, double *mu,
+                          double *var, double *xhat, double *y)
 {
-  double f = 0.0;
+  size_t n = r->n;
+  int h = r->h;
+  double f = 0.0, *act = malloc(n * h * sizeof *act);
 
+  assert_non_null(act);
+  for (size_t k = 0; k < n * h; k++) {
+    double v = r->z[k] + r->b[k % h];
+    act[k] = v > 0 ? v : r->slope * v;
+    if (a)
+      a[k] = act[k];
+  }
   for (int j = 0; j < h; j++) {
-    double mu = 0.0, var = 0.0;
+    double m = 0.0, s2 = 0.0;
     for (size_t i = 0; i < n; i++)
-      mu += a[i * h + j] / n;
+      m += act[i * h + j] / n;
     for (size_t i = 0; i < n; i++)
-      var += (a[i * h + j] - mu) * (a[i * h + j] - mu) / n;
+      s2 += (act[i * h + j] - m) * (act[i * h + j] - m) / n;
+    if (mu)
+      mu[j] = m;
+    if (var)
+      var[j] = s2;
     for (size_t i = 0; i < n; i++) {
-      double v = gamma[j] * (a[i * h + j] - mu) / sqrt(var + eps) + beta[j];
+      double xh = (act[i * h + j] - m) / sqrt(s2 + r->eps);
+      double yv = r->gamma[j] * xh + r->beta[j];
+      if (xhat)
+        xhat[i * h + j] = xh;
       if (y)
-        y[i * h + j] = v;
-      f += c[i * h + j] * v;
+        y[i * h + j] = yv;
+      f += r->c[i * h + j] * yv;
     }
   }
+  free(act);
   return f;
 }
 
-/* Forward outputs within 1e-5; backward of f = sum c_ij y_ij against
- * central differences in double (step 1e-6) within 1e-4. */
-static void test_batchnorm(void **state)
+/* Central difference of f in *p, step 1e-6 (double: truncation and
+ * rounding both below 1e-9 here). */
+static double ref_layer_fd(const ref_layer *r, double *p)
 {
-  enum { N = 5, H = 3 };
-  double a[N * H], c[N * H], y[N * H], gamma[H], beta[H];
-  float af[N * H], cf[N * H], yf[N * H], xh[N * H], dx[N * H];
-  float gf[H], bf[H], mu[H], var[H], istd[H], dg[H], db[H];
-  const float eps = 1e-3f;
+  double keep = *p, fp, fm;
 
-  for (int k = 0; k < N * H; k++) {
-    af[k] = (float)(4 * test_unif() - 2);
-    cf[k] = (float)(2 * test_unif() - 1);
-    a[k] = af[k];
-    c[k] = cf[k];
-  }
-  for (int j = 0; j < H; j++) {
-    gf[j] = (float)(0.5 + test_unif());
-    bf[j] = (float)(test_unif() - 0.5);
-    gamma[j] = gf[j];
-    beta[j] = bf[j];
-  }
-  mlp_bn_forward(af, N, H, gf, bf, eps, mu, var, istd, xh, yf);
-  ref_bn_objective(a, N, H, gamma, beta, eps, c, y);
-  for (int k = 0; k < N * H; k++)
-    assert_true(fabs(yf[k] - y[k]) < 1e-5);
+  *p = keep + 1e-6;
+  fp = ref_layer_f(r, NULL, NULL, NULL, NULL, NULL);
+  *p = keep - 1e-6;
+  fm = ref_layer_f(r, NULL, NULL, NULL, NULL, NULL);
+  *p = keep;
+  return (fp - fm) / 2e-6;
+}
 
-  mlp_bn_backward(cf, xh, N, H, gf, istd, dg, db, dx);
-  for (int k = 0; k < N * H; k++) {
-    double keep = a[k], fp, fm;
-    a[k] = keep + 1e-6;
-    fp = ref_bn_objective(a, N, H, gamma, beta, eps, c, NULL);
-    a[k] = keep - 1e-6;
-    fm = ref_bn_objective(a, N, H, gamma, beta, eps, c, NULL);
-    a[k] = keep;
-    assert_true(fabs(dx[k] - (fp - fm) / 2e-6) < 1e-4);
-  }
-  for (int j = 0; j < H; j++) {
-    double sg = 0.0, sb = 0.0;
-    for (int i = 0; i < N; i++) {
-      sb += c[i * H + j];
-      sg += c[i * H + j] * (y[i * H + j] - beta[j]) / gamma[j];
+/* Largest |got - want| / (1 + |want|) over k values. */
+static double rel_err(const float *got, const double *want, size_t k)
+{
+  double worst = 0.0;
+
+  for (size_t i = 0; i < k; i++)
+    worst = fmax(worst, fabs(got[i] - want[i]) / (1 + fabs(want[i])));
+  return worst;
+}
+
+typedef struct layer_case {
+  size_t n;
+  int h;
+  float slope;
+} layer_case;
+
+/* Slope 1 is pure BatchNorm (LeakyReLU is the identity), 0.2 the
+ * paper's, 0 a ReLU; widths 19 and 37 leave a tail after the 16- and
+ * 8-lane vector loops; n = 1 is the degenerate batch. */
+static const layer_case layer_cases[] = {
+    {1, 5, 1.0f},  {1, 5, 0.2f},   {2, 3, 0.2f},   {7, 19, 1.0f},
+    {7, 19, 0.2f}, {64, 37, 0.2f}, {16, 17, 0.0f},
+};
+
+/* mlp_leaky_bn_forward and mlp_bn_leaky_backward, the kernels the
+ * network runs, against ref_layer_f on random z in (-2, 2) kept
+ * 1e-3 away from the kink, b in (-1/2, 1/2), gamma in (1/2, 3/2),
+ * beta in (-1/2, 1/2), c in (-1, 1), eps 1e-3:
+ *   forward: a, mu, var, xhat, y within 2e-6 (1 + |ref|), istd within
+ *     2e-6 relative (float rounding of a few sums is about 1e-7);
+ *   backward: d (dL/dz), db, dgamma, dbeta against central differences
+ *     of f in z, b, gamma, beta within 5e-6 (1 + |fd|) (float rounding
+ *     of dL/da's cancelling terms, scaled by istd up to 1/sqrt(eps)).
+ * With n = 1 the outputs are exact: xhat = 0, y = beta, dL/dz = db =
+ * dgamma = 0 and dbeta = dL/dy. */
+static void test_layer_kernels(void **state)
+{
+  for (size_t t = 0; t < sizeof layer_cases / sizeof *layer_cases; t++) {
+    const layer_case *lc = &layer_cases[t];
+    size_t n = lc->n, nh = n * lc->h;
+    int h = lc->h;
+    const float eps = 1e-3f;
+    double *z = calloc(nh, sizeof *z), *c = calloc(nh, sizeof *c);
+    double *ra = calloc(nh, sizeof *ra), *rx = calloc(nh, sizeof *rx);
+    double *ry = calloc(nh, sizeof *ry), b[64], gamma[64], beta[64];
+    double rmu[64], rvar[64];
+    float *af = calloc(nh, sizeof *af), *xh = calloc(nh, sizeof *xh);
+    float *yf = calloc(nh, sizeof *yf), *d = calloc(nh, sizeof *d);
+    float bf[64], gf[64], betaf[64], mu[64], var[64], istd[64];
+    float dg[64], dbeta[64], db[64], scratch[64];
+    ref_layer r = {n, h, lc->slope, eps, z, b, gamma, beta, c};
+
+    for (int j = 0; j < h; j++) {
+      bf[j] = (float)(test_unif() - 0.5);
+      gf[j] = (float)(0.5 + test_unif());
+      betaf[j] = (float)(test_unif() - 0.5);
+      b[j] = bf[j];
+      gamma[j] = gf[j];
+      beta[j] = betaf[j];
     }
-    assert_true(fabs(dg[j] - sg) < 1e-4);
-    assert_true(fabs(db[j] - sb) < 1e-5);
+    for (size_t k = 0; k < nh; k++) {
+      do
+        af[k] = (float)(4 * test_unif() - 2);
+      while (fabs((double)af[k] + b[k % h]) < 1e-3);
+      z[k] = af[k];
+      d[k] = (float)(2 * test_unif() - 1);
+      c[k] = d[k];
+    }
+
+    /* Forward. */
+    mlp_leaky_bn_forward(af, n, h, bf, lc->slope, gf, betaf, eps, mu, var,
+                         istd, xh, yf);
+    ref_layer_f(&r, ra, rmu, rvar, rx, ry);
+    assert_true(rel_err(af, ra, nh) < 2e-6);
+    assert_true(rel_err(mu, rmu, h) < 2e-6);
+    assert_true(rel_err(var, rvar, h) < 2e-6);
+    assert_true(rel_err(xh, rx, nh) < 2e-6);
+    assert_true(rel_err(yf, ry, nh) < 2e-6);
+    for (int j = 0; j < h; j++)
+      assert_true(fabs(istd[j] * sqrt(rvar[j] + eps) - 1) < 2e-6);
+
+    /* Backward of f = sum c y, so dL/dy = c. */
+    mlp_bn_leaky_backward(d, xh, af, gf, istd, n, h, lc->slope, dg, dbeta, db,
+                          scratch);
+    for (size_t k = 0; k < nh; k++) {
+      double fd = ref_layer_fd(&r, &z[k]);
+      assert_true(fabs(d[k] - fd) < 5e-6 * (1 + fabs(fd)));
+    }
+    for (int j = 0; j < h; j++) {
+      assert_true(fabs(db[j] - ref_layer_fd(&r, &b[j])) <
+                  5e-6 * (1 + fabs(db[j])));
+      assert_true(fabs(dg[j] - ref_layer_fd(&r, &gamma[j])) <
+                  5e-6 * (1 + fabs(dg[j])));
+      assert_true(fabs(dbeta[j] - ref_layer_fd(&r, &beta[j])) <
+                  5e-6 * (1 + fabs(dbeta[j])));
+    }
+
+    /* A batch of one row: exact zeros, y = beta, dbeta = dL/dy. */
+    if (n == 1)
+      for (int j = 0; j < h; j++) {
+        assert_true(xh[j] == 0.0f && yf[j] == betaf[j]);
+        assert_true(d[j] == 0.0f && db[j] == 0.0f && dg[j] == 0.0f);
+        assert_true(dbeta[j] == (float)c[j]);
+      }
+    free(z), free(c), free(ra), free(rx), free(ry);
+    free(af), free(xh), free(yf), free(d);
   }
 }
 
@@ -714,7 +815,7 @@ int main(void)
       cmocka_unit_test(test_train_bad_rows),
       cmocka_unit_test(test_param_count),
       cmocka_unit_test(test_gradient_check),
-      cmocka_unit_test(test_batchnorm),
+      cmocka_unit_test(test_layer_kernels),
       cmocka_unit_test(test_weight_equals_duplicate),
       cmocka_unit_test(test_first_step),
       cmocka_unit_test(test_predict_running_stats),
