@@ -97,9 +97,10 @@ static void insertion_sort_u64(uint64_t *a, size_t n)
 
 /* Sort a[0..n) ascending using tmp[0..n) and hist (one row per digit,
  * owned by the caller so that threads never share it); returns
- * whichever of a and tmp holds the result (a below SMALL_SORT keys).  All digit histograms come
- * from one read of the keys; a digit that is the same for every key is
- * skipped (common: the high exponent bits of probabilities). */
+ * whichever of a and tmp holds the result (a below SMALL_SORT keys).
+ * All digit histograms come from one read of the keys; a digit that is
+ * the same for every key is skipped (common: the high exponent bits of
+ * probabilities). */
 static uint32_t *radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n,
                                 size_t (*hist)[RADIX_SIZE])
 {
