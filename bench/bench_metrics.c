@@ -5,6 +5,14 @@
  * The same on distinct scores, and each both through metric_compute
  * (buffers allocated per call) and a metric_stream (buffers kept).
  *
+ * Then the per-group cost of `dfbench score FILE` with a group column:
+ * double predictions (as score reads them) through one metric_stream,
+ * one update per group, for 1 M rows in 100 k groups of 10 (where the
+ * fixed cost of a group dominates) and 16 M rows in 720 groups (a
+ * 30-day stream scored per hour).  Keys groups_ROWS_GROUPS_seconds and
+ * groups_ROWS_GROUPS_us_per_group.  With N given, only the first part
+ * runs, at that size.
+ *
  * usage: bench_metrics [N] [REPEATS]   (defaults 16777216 and 5) */
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +83,65 @@ static int bench_time(const float *pred, const unsigned char *label,
   return 0;
 }
 
+/* Best of `repeats` passes over `groups` equal runs of the n double
+ * predictions, each run one stream update, as score_groups does. */
+static int bench_groups(const double *pred, const unsigned char *label,
+                        size_t n, size_t groups, int repeats, double *best)
+{
+  *best = 1e300;
+  for (int k = 0; k < repeats; k++) {
+    metric_stream *s = metric_stream_create();
+    if (!s)
+      return DF_ENOMEM;
+    double t0 = now_seconds();
+    for (size_t g = 0; g < groups; g++) {
+      size_t b = n / groups * g, e = g + 1 < groups ? b + n / groups : n;
+      int rc = metric_stream_update_d(s, pred + b, label + b, e - b,
+                                      METRIC_PROB);
+      if (rc) {
+        metric_stream_destroy(s);
+        return rc;
+      }
+    }
+    double t = now_seconds() - t0;
+    *best = t < *best ? t : *best;
+    metric_stream_destroy(s);
+  }
+  return 0;
+}
+
+/* The two grouped layouts of the file comment, on tied scores. */
+static int bench_grouped(int repeats)
+{
+  static const size_t layout[][2] = {{1000000, 100000}, {16777216, 720}};
+  size_t cap = layout[1][0];
+  float *pf = malloc(cap * sizeof *pf);
+  double *pd = malloc(cap * sizeof *pd);
+  unsigned char *label = malloc(cap);
+  int rc = DF_ENOMEM;
+  if (!pf || !pd || !label)
+    goto cleanup;
+  for (size_t c = 0; c < 2; c++) {
+    size_t n = layout[c][0], groups = layout[c][1];
+    double best;
+    bench_fill(pf, label, n, 1);
+    for (size_t i = 0; i < n; i++)
+      pd[i] = pf[i];
+    rc = bench_groups(pd, label, n, groups, repeats, &best);
+    if (rc)
+      goto cleanup;
+    printf("groups_%zu_%zu_seconds=%.4f\n", n, groups, best);
+    printf("groups_%zu_%zu_us_per_group=%.3f\n", n, groups,
+           best / (double)groups * 1e6);
+  }
+  rc = 0;
+cleanup:
+  free(pf);
+  free(pd);
+  free(label);
+  return rc;
+}
+
 int main(int argc, char **argv)
 {
   size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 1u << 24;
@@ -108,6 +175,10 @@ int main(int argc, char **argv)
         printf("%s_auc=%.6f\n%s_pr_auc=%.6f\n%s_ap=%.6f\n%s_nll=%.6f\n",
                data, r.auc, data, r.pr_auc, data, r.ap, data, r.nll);
     }
+  }
+  if (argc <= 1 && bench_grouped(repeats)) {
+    fprintf(stderr, "bench_metrics: %s\n", df_errmsg());
+    goto cleanup;
   }
   status = 0;
 

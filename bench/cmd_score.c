@@ -2,11 +2,13 @@
  * probabilities, optionally per group, as one TSV header and one TSV
  * value line.  The input rules and the output are described in usage[]
  * below, which is also the --help text. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bench/cli.h"
 #include "bench/metrics.h"
@@ -17,30 +19,41 @@ static const char usage[] =
     "\n"
     "Score labelled probabilities.  FILE (or '-' for stdin) holds TSV\n"
     "lines 'label<TAB>prediction[<TAB>group]': label 0 or 1, prediction\n"
-    "a probability in [0, 1], group any string.  A first line made of\n"
+    "a decimal number in [0, 1] with no white space around it (not\n"
+    "hexadecimal; a value below the smallest double, such as 1e-400,\n"
+    "reads as 0), group any string; no NUL bytes.  A first line made of\n"
     "column names is a header and the columns are then read by name:\n"
-    "'label', 'prediction', and 'group' or 'hour' (so the\n"
-    "'hour<TAB>label<TAB>prediction' files of 'dfbench run --predictions'\n"
-    "are read as they are).\n"
+    "'label', 'prediction', and 'group' or 'hour'.\n"
     "\n"
     "Output, tab-separated, a header line then a value line:\n"
     "  n  positives  auc  pr_auc  ap  nll\n"
     "AUC is the trapezoid ROC area with ties counted one half; PR-AUC is\n"
     "sklearn's precision_recall_curve + auc; AP is sklearn's\n"
     "average_precision_score; NLL is the mean natural-log cross-entropy\n"
-    "of the probabilities clipped to [1e-7, 1 - 1e-7].  With a group\n"
-    "column every metric is computed per group and averaged with weights\n"
-    "equal to group sizes (n and positives are totals); a group without\n"
-    "both classes is left out of the AUC mean, one without positives out\n"
-    "of the PR-AUC and AP means, with a warning giving the counts.  A\n"
-    "metric no group (or, without groups, the file) defines prints 'nan'\n"
-    "with a warning on stderr.  Floats are the shortest decimal that\n"
-    "reads back to the same double.\n"
+    "of the probabilities clipped to [1e-7, 1 - 1e-7].  Floats are the\n"
+    "shortest decimal that reads back to the same double.\n"
+    "\n"
+    "One class: without both classes there is no ROC curve and AUC is\n"
+    "undefined; without positives there is no recall and PR-AUC and AP\n"
+    "are undefined too (with positives only, PR-AUC = AP = 1, as in\n"
+    "sklearn).  NLL is always defined.  An undefined value prints 'nan'\n"
+    "with a warning on stderr.\n"
+    "\n"
+    "Groups: with a group column every metric is computed per group and\n"
+    "averaged with weights equal to group sizes, over the groups that\n"
+    "define it (n and positives are totals): a group without both\n"
+    "classes is left out of the AUC mean, one without positives out of\n"
+    "the PR-AUC and AP means, with a warning giving the counts; 'nan'\n"
+    "only when no group defines the metric.  The files of 'dfbench run\n"
+    "--predictions' are read as they are: their 'hour' is the 1-based\n"
+    "index of the test interval, so each group is one test interval and\n"
+    "auc, pr_auc and nll are the method's row of summary.csv.\n"
     "\n"
     "  -h, --help   this text\n"
     "\n"
-    "Exit status: 0 success, 1 runtime failure, 2 bad usage or a\n"
-    "malformed line (the message names FILE:LINE and the field).\n";
+    "Exit status: 0 success, 1 runtime failure, 2 bad usage, a FILE\n"
+    "that is missing or a directory, or a malformed line (the message\n"
+    "names FILE:LINE and the field).\n";
 
 /* The most fields a line may have; one more is read to report it. */
 enum { MAX_FIELDS = 3 };
@@ -210,6 +223,44 @@ static int score_reserve(score_data *d)
   return 0;
 }
 
+/* A prediction is a decimal number as strtod reads it and nothing
+ * else: white space, which strtod would skip in front of the number,
+ * is refused on either side, and so are hexadecimal floats ("0x1p-2",
+ * which strtod reads too) since no writer of probabilities means them.
+ * A value below the smallest positive double, like 1e-400, reads as 0
+ * (strtod's underflow): a probability that small is 0 to every metric,
+ * the NLL clipping it to 1e-7 anyway. */
+static int score_prediction(const char *p, const char *file, size_t line_no,
+                            double *out)
+{
+  size_t len = strlen(p);
+  const char *digits = p + (*p == '+' || *p == '-');
+  char *end;
+
+  if (len && (isspace((unsigned char)p[0]) ||
+              isspace((unsigned char)p[len - 1])))
+    return df_fail(DF_EINPUT,
+                   "%s:%zu: prediction: '%.40s' has white space around "
+                   "the number",
+                   file, line_no, p);
+  if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+    return df_fail(DF_EINPUT,
+                   "%s:%zu: prediction: '%.40s' is hexadecimal, not a "
+                   "decimal probability",
+                   file, line_no, p);
+  double x = strtod(p, &end);
+  if (end == p || *end)
+    return df_fail(DF_EINPUT, "%s:%zu: prediction: '%.40s' is not a number",
+                   file, line_no, p);
+  if (!(x >= 0 && x <= 1))
+    return df_fail(DF_EINPUT,
+                   "%s:%zu: prediction: '%.40s' is not a probability in "
+                   "[0, 1]",
+                   file, line_no, p);
+  *out = x;
+  return 0;
+}
+
 /* Parse the fields of data line `line_no` into sample d->n. */
 static int score_sample(score_data *d, char **field, int nf,
                         const score_layout *lay, const char *file,
@@ -229,19 +280,10 @@ static int score_sample(score_data *d, char **field, int nf,
                    file, line_no, l);
   d->label[d->n] = (unsigned char)(l[0] - '0');
 
-  const char *p = field[lay->prediction];
-  char *end;
-  errno = 0;
-  double x = strtod(p, &end);
-  if (end == p || *end)
-    return df_fail(DF_EINPUT, "%s:%zu: prediction: '%.40s' is not a number",
-                   file, line_no, p);
-  if (!(x >= 0 && x <= 1))
-    return df_fail(DF_EINPUT,
-                   "%s:%zu: prediction: '%.40s' is not a probability in "
-                   "[0, 1]",
-                   file, line_no, p);
-  d->pred[d->n] = x;
+  rc = score_prediction(field[lay->prediction], file, line_no,
+                        &d->pred[d->n]);
+  if (rc)
+    return rc;
 
   d->group[d->n] = 0;
   if (lay->group >= 0) {
@@ -267,6 +309,17 @@ static int score_read(FILE *f, const char *file, score_data *d,
     /* Strip the line end, CRLF included. */
     while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
       line[--got] = '\0';
+    /* A NUL byte would end the line early for every string function
+     * below and silently drop the rest: refuse it. */
+    const char *nul = memchr(line, '\0', (size_t)got);
+    if (nul) {
+      int at = 1;
+      for (const char *q = line; q < nul; q++)
+        at += *q == '\t';
+      rc = df_fail(DF_EINPUT, "%s:%zu: field %d holds a NUL byte", file,
+                   line_no, at);
+      break;
+    }
     int nf = score_split(line, field);
 
     if (line_no == 1) {
@@ -390,6 +443,29 @@ static void score_print(const metric_stream_summary *s)
   score_print_double(m->nll, 1, "\n");
 }
 
+/* Open path ("-": stdin) for reading.  A missing file, a directory or
+ * a file that cannot be opened is the user's to fix (DF_EINPUT, exit
+ * 2) like a malformed line, not a runtime failure.  fopen() opens a
+ * directory without complaint and only the first read fails, so ask
+ * fstat(). */
+static int score_open(const char *path, const char *name, FILE **out)
+{
+  FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+  struct stat st;
+
+  if (!f && errno == ENOENT)
+    return df_fail(DF_EINPUT, "%s: no such file", path);
+  if (!f)
+    return df_fail(DF_EINPUT, "%s: cannot open: %s", path, strerror(errno));
+  if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (f != stdin)
+      fclose(f);
+    return df_fail(DF_EINPUT, "%s: is a directory", name);
+  }
+  *out = f;
+  return 0;
+}
+
 int cmd_score(int argc, char **argv)
 {
   const char *path = NULL;
@@ -409,15 +485,15 @@ int cmd_score(int argc, char **argv)
 
   int stdin_input = !strcmp(path, "-");
   const char *name = stdin_input ? "<stdin>" : path;
-  FILE *f = stdin_input ? stdin : fopen(path, "r");
-  if (!f)
-    return cli_fail(df_fail(DF_EINPUT, "%s: cannot open: %s", path,
-                            strerror(errno)));
+  FILE *f = NULL;
+  int rc = score_open(path, name, &f);
+  if (rc)
+    return cli_fail(rc);
 
   score_data d = {0};
   score_layout lay = {0, 1, -1, 2};
   metric_stream_summary sum;
-  int rc = score_read(f, name, &d, &lay);
+  rc = score_read(f, name, &d, &lay);
   if (!rc && lay.group >= 0) {
     rc = score_groups(&d, &sum);
   } else if (!rc) {

@@ -439,7 +439,14 @@ static int mlp_reserve(mlp *m, size_t n)
   return 0;
 }
 
-/* ---- BatchNorm kernels -------------------------------------------- */
+/* ---- LeakyReLU and BatchNorm kernels ----------------------------- */
+
+/* A hidden layer's element-wise passes are two kernels, one forward
+ * and one backward, each fusing LeakyReLU with BatchNorm so that the
+ * batch is read as few times as possible (these passes cost as much
+ * as the GEMMs).  Both are exported through mlp_internal.h: the
+ * network calls them and test_mlp checks them, so the code that is
+ * tested is the code that trains. */
 
 /* Given mu_j (already the batch mean): var_j and istd_j. */
 MLP_CLONES static void bn_variance(const float *restrict a, size_t n, int h,
@@ -483,16 +490,44 @@ MLP_CLONES static void bn_normalize(const float *restrict a, size_t n, int h,
   }
 }
 
-void mlp_bn_forward(const float *a, size_t n, int h, const float *gamma,
-                    const float *beta, float eps, float *mu, float *var,
-                    float *istd, float *xhat, float *y)
+/* a = LeakyReLU(z + b) in place; in training also the column sums
+ * into mu (then scaled to the batch mean). */
+MLP_CLONES static void mlp_leaky(float *restrict a, size_t n, int h,
+                                 const float *restrict b, float slope,
+                                 float *restrict mu)
 {
-  memset(mu, 0, (size_t)h * sizeof(float));
-  for (size_t i = 0; i < n; i++)
+  if (mu)
+    memset(mu, 0, (size_t)h * sizeof(float));
+  for (size_t i = 0; i < n; i++) {
+    float *restrict ai = a + i * h;
+#pragma omp simd
+    for (int j = 0; j < h; j++) {
+      float v = ai[j] + b[j];
+      ai[j] = v > 0.0f ? v : slope * v;
+    }
+    if (mu) {
+#pragma omp simd
+      for (int j = 0; j < h; j++)
+        mu[j] += ai[j];
+    }
+  }
+  if (mu) {
+    float inv_n = 1.0f / (float)n;
+#pragma omp simd
     for (int j = 0; j < h; j++)
-      mu[j] += a[i * h + j];
-  for (int j = 0; j < h; j++)
-    mu[j] /= (float)n;
+      mu[j] *= inv_n;
+  }
+}
+
+void mlp_leaky_bn_forward(float *restrict a, size_t n, int h,
+                          const float *restrict b, float slope,
+                          const float *restrict gamma,
+                          const float *restrict beta, float eps,
+                          float *restrict mu, float *restrict var,
+                          float *restrict istd, float *restrict xhat,
+                          float *restrict y)
+{
+  mlp_leaky(a, n, h, b, slope, mu);
   bn_variance(a, n, h, mu, eps, var, istd);
   bn_normalize(a, n, h, mu, istd, gamma, beta, xhat, y);
 }
@@ -516,19 +551,34 @@ MLP_CLONES static void bn_grad_sums(const float *restrict dy,
   }
 }
 
-void mlp_bn_backward(const float *dy, const float *xhat, size_t n, int h,
-                     const float *gamma, const float *istd, float *dgamma,
-                     float *dbeta, float *dx)
+/* The backward formulas are in mlp_internal.h.  The per-column factor
+ * gamma_j istd_j / n goes to scratch first, so that the row loop is
+ * one multiply-add chain per element. */
+MLP_CLONES void mlp_bn_leaky_backward(
+    float *restrict d, const float *restrict xhat, const float *restrict a,
+    const float *restrict gamma, const float *restrict istd, size_t n, int h,
+    float slope, float *restrict dgamma, float *restrict dbeta,
+    float *restrict db, float *restrict scratch)
 {
-  float fn = (float)n;
+  float *restrict k = scratch, fn = (float)n;
 
-  bn_grad_sums(dy, xhat, n, h, dgamma, dbeta);
-  for (size_t i = 0; i < n; i++)
+  bn_grad_sums(d, xhat, n, h, dgamma, dbeta);
+  memset(db, 0, (size_t)h * sizeof(float));
+#pragma omp simd
+  for (int j = 0; j < h; j++)
+    k[j] = gamma[j] * istd[j] / fn;
+  for (size_t i = 0; i < n; i++) {
+    float *restrict di = d + i * h;
+    const float *restrict xi = xhat + i * h;
+    const float *restrict ai = a + i * h;
+#pragma omp simd
     for (int j = 0; j < h; j++) {
-      size_t k = i * h + j;
-      dx[k] = gamma[j] * istd[j] / fn *
-              (fn * dy[k] - dbeta[j] - xhat[k] * dgamma[j]);
+      float dx = k[j] * (fn * di[j] - dbeta[j] - xi[j] * dgamma[j]);
+      float dz = ai[j] > 0.0f ? dx : slope * dx;
+      di[j] = dz;
+      db[j] += dz;
     }
+  }
 }
 
 /* ---- forward ------------------------------------------------------ */
@@ -564,35 +614,6 @@ MLP_CLONES static void mlp_first_layer(mlp *m, const uint32_t *x, size_t n,
       for (int c = 0; c < h; c++)
         zi[c] += wr[c];
     }
-  }
-}
-
-/* a = LeakyReLU(z + b) in place; in training also the column sums
- * into mu (then scaled to the batch mean). */
-MLP_CLONES static void mlp_leaky(float *restrict a, size_t n, int h,
-                                 const float *restrict b, float slope,
-                                 float *restrict mu)
-{
-  if (mu)
-    memset(mu, 0, (size_t)h * sizeof(float));
-  for (size_t i = 0; i < n; i++) {
-    float *restrict ai = a + i * h;
-#pragma omp simd
-    for (int j = 0; j < h; j++) {
-      float v = ai[j] + b[j];
-      ai[j] = v > 0.0f ? v : slope * v;
-    }
-    if (mu) {
-#pragma omp simd
-      for (int j = 0; j < h; j++)
-        mu[j] += ai[j];
-    }
-  }
-  if (mu) {
-    float inv_n = 1.0f / (float)n;
-#pragma omp simd
-    for (int j = 0; j < h; j++)
-      mu[j] *= inv_n;
   }
 }
 
@@ -660,11 +681,10 @@ static void mlp_forward_train(mlp *m, const uint32_t *x, size_t n)
       mlp_first_layer(m, x, n, m->act[0]);
     else
       mlp_dense(m, l, m->out[l - 1], n, m->act[l]);
-    mlp_leaky(m->act[l], n, h, m->param + m->layer[l].b, slope, m->mu[l]);
-    bn_variance(m->act[l], n, h, m->mu[l], MLP_BN_EPS, m->var[l], m->istd[l]);
-    bn_normalize(m->act[l], n, h, m->mu[l], m->istd[l],
-                 m->param + m->layer[l].gamma, m->param + m->layer[l].beta,
-                 m->xhat[l], m->out[l]);
+    mlp_leaky_bn_forward(m->act[l], n, h, m->param + m->layer[l].b, slope,
+                         m->param + m->layer[l].gamma,
+                         m->param + m->layer[l].beta, MLP_BN_EPS, m->mu[l],
+                         m->var[l], m->istd[l], m->xhat[l], m->out[l]);
   }
   mlp_output(m, m->out[m->n_layers - 1], n, m->z);
 }
@@ -733,39 +753,6 @@ MLP_CLONES static void mlp_output_backward(mlp *m, const float *restrict y,
   }
 }
 
-/* BatchNorm and LeakyReLU backward of layer l, in place on d (dy in,
- * dz out), with dgamma, dbeta and the bias gradient sum_i dz_i. */
-MLP_CLONES static void mlp_bn_leaky_backward(mlp *m, int l, float *restrict d,
-                                             size_t n)
-{
-  int h = m->layer[l].out;
-  const float *restrict xhat = m->xhat[l];
-  const float *restrict a = m->act[l];
-  const float *restrict gamma = m->param + m->layer[l].gamma;
-  float *restrict dgamma = m->grad + m->layer[l].gamma;
-  float *restrict dbeta = m->grad + m->layer[l].beta;
-  float *restrict db = m->grad + m->layer[l].b;
-  float *restrict k = m->bscale[l]; /* gamma istd / n */
-  float slope = (float)m->spec.leaky_slope, fn = (float)n;
-
-  bn_grad_sums(d, xhat, n, h, dgamma, dbeta);
-#pragma omp simd
-  for (int j = 0; j < h; j++)
-    k[j] = gamma[j] * m->istd[l][j] / fn;
-  for (size_t i = 0; i < n; i++) {
-    float *restrict di = d + i * h;
-    const float *restrict xi = xhat + i * h;
-    const float *restrict ai = a + i * h;
-#pragma omp simd
-    for (int j = 0; j < h; j++) {
-      float dx = k[j] * (fn * di[j] - dbeta[j] - xi[j] * dgamma[j]);
-      float dz = ai[j] > 0.0f ? dx : slope * dx;
-      di[j] = dz;
-      db[j] += dz;
-    }
-  }
-}
-
 /* First layer: dW_1 rows of the one-hot part by scatter-add, the
  * embedding rows by a GEMM, and the embedding table's gradient. */
 MLP_CLONES static void mlp_first_backward(mlp *m, const uint32_t *x, size_t n,
@@ -813,7 +800,10 @@ static void mlp_backward(mlp *m, const uint32_t *x, size_t n)
   for (int l = m->n_layers - 1; l >= 0; l--) {
     int in = m->layer[l].in, h = m->layer[l].out;
 
-    mlp_bn_leaky_backward(m, l, d, n);
+    mlp_bn_leaky_backward(
+        d, m->xhat[l], m->act[l], m->param + m->layer[l].gamma, m->istd[l], n,
+        h, (float)m->spec.leaky_slope, m->grad + m->layer[l].gamma,
+        m->grad + m->layer[l].beta, m->grad + m->layer[l].b, m->bscale[l]);
     if (l == 0) {
       mlp_first_backward(m, x, n, d);
       break;

@@ -49,21 +49,36 @@ int mlp_gradient(learner *l, const uint32_t *x, size_t n, loss_fn loss,
  * outside train): the dense update pass alone, for the benchmark. */
 void mlp_optimizer_step(learner *l);
 
-/* One BatchNorm layer in training mode on a[n x h] (row-major):
+/* The element-wise passes of hidden layer l in training mode, the
+ * very functions the network runs (arrays row-major, n rows of h
+ * columns, no two arrays overlapping).
+ *
+ * Forward, given z = x W_l (without bias) in a[n x h]:
+ *   a_ij = LeakyReLU(z_ij + b_j) (slope times negative values), in place,
  *   mu_j = mean_i a_ij, var_j = mean_i (a_ij - mu_j)^2 (biased),
- *   xhat_ij = (a_ij - mu_j) / sqrt(var_j + eps),
+ *   istd_j = 1 / sqrt(var_j + eps), xhat_ij = (a_ij - mu_j) istd_j,
  *   y_ij = gamma_j xhat_ij + beta_j.
- * mu, var and istd = 1 / sqrt(var + eps) get h values each. */
-void mlp_bn_forward(const float *a, size_t n, int h, const float *gamma,
-                    const float *beta, float eps, float *mu, float *var,
-                    float *istd, float *xhat, float *y);
+ * mu, var and istd get h values, xhat and y n x h.  With n = 1 every
+ * xhat is 0 and y = beta, as in Keras: one row has no spread to
+ * normalise. */
+void mlp_leaky_bn_forward(float *a, size_t n, int h, const float *b,
+                          float slope, const float *gamma, const float *beta,
+                          float eps, float *mu, float *var, float *istd,
+                          float *xhat, float *y);
 
-/* Its backward pass, given dy[n x h]:
+/* Backward of the same, in place on d[n x h] (dL/dy in, dL/dz out),
+ * given the forward's xhat, its activations a (whose sign picks the
+ * slope), gamma and istd:
  *   dbeta_j = sum_i dy_ij, dgamma_j = sum_i dy_ij xhat_ij,
- *   dx_ij = gamma_j istd_j / n (n dy_ij - dbeta_j - xhat_ij dgamma_j).
- * dgamma and dbeta are overwritten; dx may alias dy. */
-void mlp_bn_backward(const float *dy, const float *xhat, size_t n, int h,
-                     const float *gamma, const float *istd, float *dgamma,
-                     float *dbeta, float *dx);
+ *   da_ij = gamma_j istd_j / n (n dy_ij - dbeta_j - xhat_ij dgamma_j),
+ *   dz_ij = da_ij if a_ij > 0, else slope da_ij,
+ *   db_j = sum_i dz_ij.
+ * dgamma, dbeta and db are overwritten; scratch takes h floats.  With
+ * n = 1, da = 0 exactly: a batch of one row sends no gradient below
+ * BatchNorm and none to gamma, only beta learns. */
+void mlp_bn_leaky_backward(float *d, const float *xhat, const float *a,
+                           const float *gamma, const float *istd, size_t n,
+                           int h, float slope, float *dgamma, float *dbeta,
+                           float *db, float *scratch);
 
 #endif

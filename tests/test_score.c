@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@
 #define TOL 1e-12
 
 static char tmp_dir[] = "/tmp/dfb_test_score_XXXXXX";
-static char input_path[256], err_path[256];
+static char input_path[256], err_path[256], dir_path[260];
 
 typedef struct run_out {
   int status;
@@ -27,15 +28,17 @@ typedef struct run_out {
   char err[4096];
 } run_out;
 
-/* Write content (unless NULL) to input_path and run
- * "DFB_BINARY score ARGS", where "%s" in args is replaced by the input
- * path; capture stdout, stderr and the exit status. */
-static void run_score(const char *content, const char *args, run_out *r)
+/* Write content (unless NULL; len bytes of it, or up to its NUL when
+ * len is 0) to input_path and run "DFB_BINARY score ARGS", where "%s"
+ * in args is replaced by the input path; capture stdout, stderr and
+ * the exit status. */
+static void run_score_n(const char *content, size_t len, const char *args,
+                        run_out *r)
 {
   if (content) {
     FILE *f = fopen(input_path, "w");
     assert_non_null(f);
-    fputs(content, f);
+    fwrite(content, 1, len ? len : strlen(content), f);
     assert_int_equal(fclose(f), 0);
   }
   char expanded[512], cmd[1024];
@@ -57,6 +60,11 @@ static void run_score(const char *content, const char *args, run_out *r)
   fclose(e);
 }
 
+static void run_score(const char *content, const char *args, run_out *r)
+{
+  run_score_n(content, 0, args, r);
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -64,7 +72,9 @@ static int setup(void **state)
     return -1;
   snprintf(input_path, sizeof input_path, "%s/in.tsv", tmp_dir);
   snprintf(err_path, sizeof err_path, "%s/err.txt", tmp_dir);
-  return 0;
+  /* A directory named like the input plus ".d", for "is a directory". */
+  snprintf(dir_path, sizeof dir_path, "%s.d", input_path);
+  return mkdir(dir_path, 0700);
 }
 
 static int teardown(void **state)
@@ -72,6 +82,7 @@ static int teardown(void **state)
   (void)state;
   unlink(input_path);
   unlink(err_path);
+  rmdir(dir_path);
   rmdir(tmp_dir);
   return 0;
 }
@@ -127,6 +138,11 @@ static const value_case value_cases[] = {
     {"single class: negatives only", "0\t0.25\n0\t0.5\n", "'%s'", 2, 0,
      NAN, NAN, NAN, 0.49041462650586315,
      "PR-AUC and AP are undefined (no positive)"},
+    /* Underflow reads as 0: sklearn on y = 0 1, s = 0 .5. */
+    {"1e-400 reads as 0", "0\t1e-400\n1\t0.5\n", "'%s'", 2, 1, 1, 1, 1,
+     0.34657364027997511, ""},
+    {"-0 is 0, '+' and exponents", "0\t-0\n1\t+5e-1\n", "'%s'", 2, 1, 1,
+     1, 1, 0.34657364027997511, ""},
 };
 
 /* A printed value: "nan" for NaN, else within TOL. */
@@ -183,44 +199,71 @@ static void test_values(void **state)
 
 typedef struct error_case {
   const char *content; /* NULL: no file is written */
+  size_t len;          /* bytes of content; 0: up to its NUL */
   const char *args;
   int status;
   const char *message; /* substring of stderr; "%s" is the input path */
 } error_case;
 
+/* A literal with embedded NUL bytes and its length. */
+#define BYTES(s) s, sizeof s - 1
+
 static const error_case error_cases[] = {
-    {"0\t0.5\n1\t0.5\n2\t0.5\n", "'%s'", 2,
+    {"0\t0.5\n1\t0.5\n2\t0.5\n", 0, "'%s'", 2,
      "%s:3: label: expected 0 or 1, got '2'"},
-    {"0\t0.5\n10\t0.5\n", "'%s'", 2,
+    {"0\t0.5\n10\t0.5\n", 0, "'%s'", 2,
      "%s:2: label: expected 0 or 1, got '10'"},
-    {"0\t0.5\n1\tabc\n", "'%s'", 2,
+    {"0\t0.5\n1\tabc\n", 0, "'%s'", 2,
      "%s:2: prediction: 'abc' is not a number"},
-    {"0\t0.5\n1\t0.5x\n", "'%s'", 2,
+    {"0\t0.5\n1\t0.5x\n", 0, "'%s'", 2,
      "%s:2: prediction: '0.5x' is not a number"},
-    {"0\t0.5\n1\t1.5\n", "'%s'", 2,
+    {"0\t0.5\n1\t1.5\n", 0, "'%s'", 2,
      "%s:2: prediction: '1.5' is not a probability in [0, 1]"},
-    {"0\tnan\n", "'%s'", 2,
+    {"0\tnan\n", 0, "'%s'", 2,
      "%s:1: prediction: 'nan' is not a probability in [0, 1]"},
-    {"0\t-inf\n", "'%s'", 2,
+    {"0\t-inf\n", 0, "'%s'", 2,
      "%s:1: prediction: '-inf' is not a probability in [0, 1]"},
-    {"0\t0.5\n1\t0.5\tg\n", "'%s'", 2, "%s:2: expected 2 fields, got 3"},
-    {"0\t0.5\tg\n1\n", "'%s'", 2, "%s:2: expected 3 fields, got 1"},
-    {"0\t0.5\ta\tb\n", "'%s'", 2,
+    {"0\t0.5\n1\t0.5\tg\n", 0, "'%s'", 2, "%s:2: expected 2 fields, got 3"},
+    {"0\t0.5\tg\n1\n", 0, "'%s'", 2, "%s:2: expected 3 fields, got 1"},
+    {"0\t0.5\ta\tb\n", 0, "'%s'", 2,
      "%s:1: expected 2 or 3 fields (label, prediction[, group]), got at "
      "least 4"},
-    {"0\t0.5\n\n", "'%s'", 2, "%s:2: expected 2 fields, got 1"},
-    {"", "'%s'", 2, "%s: no samples"},
-    {"label\tprediction\n", "'%s'", 2, "%s: no samples"},
-    {"label\tscore\n0\t0.5\n", "'%s'", 2,
+    {"0\t0.5\n\n", 0, "'%s'", 2, "%s:2: expected 2 fields, got 1"},
+    {"", 0, "'%s'", 2, "%s: no samples"},
+    {"label\tprediction\n", 0, "'%s'", 2, "%s: no samples"},
+    {"label\tscore\n0\t0.5\n", 0, "'%s'", 2,
      "%s:1: header: unknown column 'score' (known: label, prediction, "
      "group, hour)"},
-    {"label\tlabel\n", "'%s'", 2, "%s:1: header: column 'label' repeated"},
-    {"hour\tlabel\n", "'%s'", 2,
+    {"label\tlabel\n", 0, "'%s'", 2, "%s:1: header: column 'label' repeated"},
+    {"hour\tlabel\n", 0, "'%s'", 2,
      "%s:1: header: needs columns 'label' and 'prediction'"},
-    {"0\t0.5\n", "-x '%s'", 2, "score: unknown option '-x'"},
-    {"0\t0.5\n", "'%s' extra", 2, "score: unexpected argument 'extra'"},
-    {NULL, "", 2, "score: no FILE given (use '-' for stdin)"},
-    {NULL, "/nonexistent/x.tsv", 2, "/nonexistent/x.tsv: cannot open"},
+    {"0\t0.5\n", 0, "-x '%s'", 2, "score: unknown option '-x'"},
+    {"0\t0.5\n", 0, "'%s' extra", 2, "score: unexpected argument 'extra'"},
+    {NULL, 0, "", 2, "score: no FILE given (use '-' for stdin)"},
+    {NULL, 0, "/nonexistent/x.tsv", 2, "/nonexistent/x.tsv: no such file"},
+    {NULL, 0, "'%s.d'", 2, "%s.d: is a directory"},
+    {NULL, 0, "- <'%s.d'", 2, "<stdin>: is a directory"},
+    /* strtod would skip leading white space; trailing is refused too. */
+    {"0\t0.5\n1\t 0.5\n", 0, "'%s'", 2,
+     "%s:2: prediction: ' 0.5' has white space around the number"},
+    {"0\t0.5 \n", 0, "'%s'", 2,
+     "%s:1: prediction: '0.5 ' has white space around the number"},
+    {"0\t0.5\v\tg\n", 0, "'%s'", 2,
+     "%s:1: prediction: '0.5\v' has white space around the number"},
+    {"0 \t0.5\n", 0, "'%s'", 2, "%s:1: label: expected 0 or 1, got '0 '"},
+    /* A NUL byte would cut the line short: "0.2<NUL>5" is not 0.2. */
+    {BYTES("0\t0.5\n1\t0.2\0" "5\n"), "'%s'", 2,
+     "%s:2: field 2 holds a NUL byte"},
+    {BYTES("\0" "0\t0.5\n"), "'%s'", 2, "%s:1: field 1 holds a NUL byte"},
+    {BYTES("0\t0.5\tg\0\n"), "'%s'", 2, "%s:1: field 3 holds a NUL byte"},
+    /* Hexadecimal floats are read by strtod but meant by no writer. */
+    {"0\t0x1p-2\n", 0, "'%s'", 2,
+     "%s:1: prediction: '0x1p-2' is hexadecimal, not a decimal "
+     "probability"},
+    {"0\t-0X0\n", 0, "'%s'", 2,
+     "%s:1: prediction: '-0X0' is hexadecimal, not a decimal probability"},
+    {"0\t1e400\n", 0, "'%s'", 2,
+     "%s:1: prediction: '1e400' is not a probability in [0, 1]"},
 };
 
 static void test_errors(void **state)
@@ -231,7 +274,7 @@ static void test_errors(void **state)
     char message[512];
     snprintf(message, sizeof message, c->message, input_path);
     run_out r;
-    run_score(c->content, c->args, &r);
+    run_score_n(c->content, c->len, c->args, &r);
     if (r.status != c->status || !strstr(r.err, message))
       fail_msg("case %zu: exit %d, stderr '%s'; expected exit %d and "
                "'%s'",
