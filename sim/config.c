@@ -22,7 +22,6 @@
 #include "sim/log.h"
 
 #define OFF(field) offsetof(df_config, field)
-#define BIG 1e300
 
 /* The table.  Ranges are inclusive; durations are in seconds. */
 static const cfg_key keys[] = {
@@ -461,11 +460,11 @@ static int set_value(df_config *cfg, int ki, const char *t,
 static int store_text(char *field, const cfg_key *k, const char *t,
                       const char *where)
 {
-    if (strlen(t) >= CFG_MAX_TEXT)
-      return df_fail(DF_EINPUT, "%s: %s.%s: value longer than %d bytes",
-                     where, k->section, k->name, CFG_MAX_TEXT - 1);
-    strcpy(field, t);
-    return 0;
+  if (strlen(t) >= CFG_MAX_TEXT)
+    return df_fail(DF_EINPUT, "%s: %s.%s: value longer than %d bytes",
+                   where, k->section, k->name, CFG_MAX_TEXT - 1);
+  strcpy(field, t);
+  return 0;
 }
 
 void cfg_defaults(df_config *cfg)
@@ -615,7 +614,7 @@ int cfg_load_file(df_config *cfg, const char *path)
     snprintf(cfg->origin[ki], sizeof cfg->origin[ki], "%.70s", where);
   }
   if (!rc && ferror(f))
-    rc = df_fail(DF_EIO, "%s: read error", path);
+    rc = df_fail(DF_EIO, "%s: read error: %s", path, strerror(errno));
   fclose(f);
   return rc;
 }
