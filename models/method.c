@@ -101,6 +101,14 @@ int method_evbuf_create(method_evbuf *b, const method_env *env,
   return 0;
 }
 
+int method_evbuf_create_stream(method_evbuf *b, const method_env *env,
+                               size_t per_click, size_t *first,
+                               size_t *last)
+{
+  method_stream_range(env, first, last);
+  return method_evbuf_create(b, env, *first, per_click);
+}
+
 void method_evbuf_push(method_evbuf *b, int64_t time, uint32_t row,
                        int label, enum replay_kind kind)
 {
@@ -132,8 +140,7 @@ int method_interval_end_events(const method_env *env, replay_event **ev,
 {
   method_evbuf b;
   size_t first, last;
-  method_stream_range(env, &first, &last);
-  int rc = method_evbuf_create(&b, env, first, 1);
+  int rc = method_evbuf_create_stream(&b, env, 1, &first, &last);
   if (rc)
     return rc;
   for (size_t k = first; k < last; k++) {

@@ -44,8 +44,7 @@ static int dfm_events(const method_env *env, replay_event **ev,
 {
   method_evbuf b;
   size_t first, last;
-  method_stream_range(env, &first, &last);
-  int rc = method_evbuf_create(&b, env, first, 1);
+  int rc = method_evbuf_create_stream(&b, env, 1, &first, &last);
   if (rc)
     return rc;
   for (size_t k = first; k < last; k++) {

@@ -30,6 +30,11 @@ typedef struct method_evbuf {
  * clock; DF_ENOMEM or 0. */
 int method_evbuf_create(method_evbuf *b, const method_env *env,
                         size_t first, size_t per_click);
+/* The same over the stream's clicks, order[*first .. *last) of the
+ * clock (method_stream_range), which it also returns. */
+int method_evbuf_create_stream(method_evbuf *b, const method_env *env,
+                               size_t per_click, size_t *first,
+                               size_t *last);
 /* Append one event unless its time is outside the stream (then nothing
  * happens). */
 void method_evbuf_push(method_evbuf *b, int64_t time, uint32_t row,

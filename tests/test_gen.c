@@ -170,16 +170,21 @@ static int cmp_value_delay(const void *a, const void *b)
   return (x->delay > y->delay) - (x->delay < y->delay);
 }
 
-/* Spread, in decades, of the mean log delay over the values of
+/* The delay of a conversion in decades of seconds, and whether it came
+ * within an hour: the two per-conversion quantities compared below. */
+static double log_delay(int64_t d) { return log10(1.0 + (double)d); }
+static double within_hour(int64_t d) { return d <= 3600 ? 1.0 : 0.0; }
+
+/* Spread (max - min) of the mean of f(delay) over the values of
  * categorical field 0 that have at least 400 conversions. */
-static double median_spread(const df_clicks *log)
+static double value_spread(const df_clicks *log, double (*f)(int64_t))
 {
   value_delay *vd = malloc(log->n * sizeof *vd);
   size_t m = 0;
   for (size_t i = 0; i < log->n; i++)
     if (log->conv_ts[i] != CLICKS_NO_CONVERSION)
       vd[m++] = (value_delay){log->cats[i * (size_t)log->n_cat],
-                              log10(1.0 + (double)log->truth_delay[i])};
+                              f(log->truth_delay[i])};
   qsort(vd, m, sizeof *vd, cmp_value_delay);
 
   double lo = INFINITY, hi = -INFINITY;
@@ -209,7 +214,7 @@ static void test_feature_effect(void **state)
   const char *on[] = {"delay.feature_effect=3", "delay.mix_effect=0",
                       "generator.churn=0s", NULL};
   df_clicks *a = draw(off, 2), *b = draw(on, 2);
-  double s0 = median_spread(a), s1 = median_spread(b);
+  double s0 = value_spread(a, log_delay), s1 = value_spread(b, log_delay);
   /* In decades of seconds: a strong effect moves the means far more. */
   if (!(s1 > 2 * s0 && s1 > 0.5))
     fail_msg("spread without effect %.3f, with %.3f", s0, s1);
@@ -222,35 +227,6 @@ static void test_feature_effect(void **state)
  * conversions, the share of conversions within an hour spreads far
  * beyond binomial noise (sd at most 0.025 a value) with the effect, and
  * stays within it without. */
-static double fast_share_spread(const df_clicks *log)
-{
-  value_delay *vd = malloc(log->n * sizeof *vd);
-  size_t m = 0;
-  for (size_t i = 0; i < log->n; i++)
-    if (log->conv_ts[i] != CLICKS_NO_CONVERSION)
-      vd[m++] = (value_delay){log->cats[i * (size_t)log->n_cat],
-                              log->truth_delay[i] <= 3600 ? 1.0 : 0.0};
-  qsort(vd, m, sizeof *vd, cmp_value_delay);
-
-  double lo = INFINITY, hi = -INFINITY;
-  int groups = 0;
-  for (size_t s = 0, e; s < m; s = e) {
-    for (e = s; e < m && vd[e].value == vd[s].value; e++)
-      ;
-    if (e - s < 400 || vd[s].value == CLICKS_MISSING_CAT)
-      continue;
-    double share = 0;
-    for (size_t i = s; i < e; i++)
-      share += vd[i].delay / (double)(e - s);
-    lo = fmin(lo, share);
-    hi = fmax(hi, share);
-    groups++;
-  }
-  free(vd);
-  assert_true(groups >= 4);
-  return hi - lo;
-}
-
 static void test_mix_effect(void **state)
 {
   (void)state;
@@ -259,7 +235,8 @@ static void test_mix_effect(void **state)
   const char *on[] = {"delay.feature_effect=0", "delay.mix_effect=4",
                       "generator.churn=0s", NULL};
   df_clicks *a = draw(off, 2), *b = draw(on, 2);
-  double s0 = fast_share_spread(a), s1 = fast_share_spread(b);
+  double s0 = value_spread(a, within_hour);
+  double s1 = value_spread(b, within_hour);
   print_message("fast-share spread %.3f off, %.3f on\n", s0, s1);
   if (!(s0 < 0.15 && s1 > 0.3))
     fail_msg("fast-share spread without effect %.3f, with %.3f", s0, s1);

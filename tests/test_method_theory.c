@@ -74,6 +74,22 @@ static double one_head_grad(const one_head *o, double z)
 
 typedef double (*scalar_fn)(const void *ctx, double z);
 
+/* The root of the method's expected gradient in z, by bisection on
+ * [-12, 12] to 1e-9, as a probability: the optimum of a loss whose
+ * weights follow the model's own p (FNW, DEFER). */
+static double one_head_root(const one_head *o)
+{
+  double lo = -12, hi = 12;
+  while (hi - lo > 1e-9) {
+    double mid = (lo + hi) / 2;
+    if (one_head_grad(o, mid) < 0)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return method_sigmoid((lo + hi) / 2);
+}
+
 /* Golden-section minimisation of f on [lo, hi] (unimodal). */
 static double golden_min(scalar_fn f, const void *ctx, double lo,
                          double hi)
@@ -176,16 +192,8 @@ static void test_fnw_fixed_point(void **state)
     double p = ps[k];
     one_head o = {method_find("fnw"), p / (1 + p), {0, 0}};
 
-    /* The root of the method's expected gradient, by bisection. */
-    double lo = -12, hi = 12;
-    while (hi - lo > 1e-9) {
-      double mid = (lo + hi) / 2;
-      if (one_head_grad(&o, mid) < 0)
-        lo = mid;
-      else
-        hi = mid;
-    }
-    assert_close(method_sigmoid((lo + hi) / 2), p, 1e-6);
+    /* The root of the method's expected gradient. */
+    assert_close(one_head_root(&o), p, 1e-6);
 
     /* The weights the method gives at z = logit(p) are 1 + p and
      * (1 - p)(1 + p): its loss equals the frozen objective there. */
@@ -253,16 +261,7 @@ static void test_defer_fixed_point(void **state)
     double p_w = p * fw, p_dp = p * (fw - fe);
     one_head o = {method_find("defer"), p_w - p_dp / 2, {(float)p_dp, 0}};
 
-    /* The root of the expected gradient, by bisection. */
-    double lo = -12, hi = 12;
-    while (hi - lo > 1e-9) {
-      double mid = (lo + hi) / 2;
-      if (one_head_grad(&o, mid) < 0)
-        lo = mid;
-      else
-        hi = mid;
-    }
-    assert_close(method_sigmoid((lo + hi) / 2), p_w, 1e-6);
+    assert_close(one_head_root(&o), p_w, 1e-6);
     /* Plain BCE on the same data learns q(y=1), biased low. */
     one_head plain = {method_find("oracle"), o.q1, {0, 0}};
     assert_close(one_head_argmin(&plain), o.q1, 1e-6);
