@@ -303,8 +303,8 @@ static void dodge(const axis *a, int l, int n, char *buf, size_t len)
  * label is the key and what kind of value it takes (the tics carry the
  * values with their units), e.g. "esdfm.elapsed (duration, log
  * scale)". */
-static void write_axis(FILE *s, const axis *a, int n_lines, const char *key,
-                       char *label, size_t len)
+static void write_axis(FILE *s, const axis *a, int n_lines, double min_gap,
+                       const char *key, char *label, size_t len)
 {
   double lo = a->x[a->order[0]], hi = a->x[a->order[a->n - 1]];
   double reach = n_lines > 1 ? dodge_reach(a) : 0;
@@ -315,11 +315,28 @@ static void write_axis(FILE *s, const axis *a, int n_lines, const char *key,
     double pad = (hi > lo ? 0.06 * (hi - lo) : 0.5) + reach;
     fprintf(s, "set xrange [%.17g:%.17g]\n", lo - pad, hi + pad);
   }
+  /* A tic at every swept value; its label only where it keeps clear of
+   * the labels around it (min_gap of the axis), so that 12h and 1d on a
+   * log axis do not print as "12h1d".  The ends are always labelled. */
+  double x0 = a->log ? log(lo / 1.4 / exp(reach)) : lo;
+  double x1 = a->log ? log(hi * 1.4 * exp(reach)) : hi;
+  double last_at = -1, end_at = 2;
   fputs("set xtics (", s);
   for (int v = 0; v < a->n; v++) {
+    double x = a->x[a->order[v]];
+    double at = x1 > x0 ? ((a->log ? log(x) : x) - x0) / (x1 - x0) : 0;
+    if (v == 0)
+      end_at = x1 > x0 ? ((a->log ? log(hi) : hi) - x0) / (x1 - x0) : 1;
+    int labelled = v == 0 || v == a->n - 1 ||
+                   (at - last_at >= min_gap && end_at - at >= min_gap);
     fputs(v ? ", " : "", s);
-    plot_quote(s, a->text[a->order[v]]);
-    fprintf(s, " %.17g", a->x[a->order[v]]);
+    if (labelled) {
+      plot_quote(s, a->text[a->order[v]]);
+      last_at = at;
+    } else {
+      fputs("''", s);
+    }
+    fprintf(s, " %.17g", x);
   }
   fputs(")\nset mxtics 1\n", s);
 
@@ -456,7 +473,10 @@ static void write_script(plot_fig *fig, const window *w, const int *which,
   legend_size(w, &lay);
   plot_script_begin(fig, what, &lay);
   char xlabel[256];
-  write_axis(s, &w->ax, w->n_lines, key, xlabel, sizeof xlabel);
+  /* A tic label is about 0.3 in wide: a fifth of a page-wide figure's
+   * panel, a tenth of a column-wide one's. */
+  write_axis(s, &w->ax, w->n_lines, n_which > 1 ? 0.14 : 0.09, key, xlabel,
+             sizeof xlabel);
   int ls[MAX_LINES];
   static _Thread_local char keys[MAX_LINES * 2 * 300];
   write_styles(fig, w, ls, keys, sizeof keys);

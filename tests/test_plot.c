@@ -470,6 +470,22 @@ static void test_window_keys(void **state)
   assert_non_null(range);
   assert_int_equal(sscanf(range, "set xrange [%lf:%lf]", &lo, &hi), 2);
   assert_true(fabs(lo - 48.9) < 1e-9 && fabs(hi - 131.1) < 1e-9);
+
+  /* Tics at every value, but a label only where it keeps clear of its
+   * neighbours: on the log axis from 5m to 1d (x in hours, range
+   * [5m / 1.4, 1d * 1.4]), 12h sits 0.11 of the axis before 1d, less
+   * than the 0.14 a label needs in a three-panel figure, so it is
+   * unlabelled; the ends always are. */
+  sh("mkdir -p '%s/sweep3'", dir);
+  put("sweep3/sweep.csv", "esdfm.elapsed,seed,method,auc,pr_auc,nll\n"
+                          "5m,1,esdfm,0.7,0.3,0.5\n"
+                          "1h,1,esdfm,0.7,0.3,0.5\n"
+                          "12h,1,esdfm,0.7,0.3,0.5\n"
+                          "1d,1,esdfm,0.7,0.3,0.5\n");
+  assert_int_equal(plot("sweep3 --kind window"), 0);
+  gp = slurp(at("sweep3/window.png.gp"));
+  assert_non_null(strstr(gp, "set xtics ('5m' 0.083333333333333329, "
+                             "'1h' 1, '' 12, '1d' 24)"));
 }
 
 /* ---- hourly --------------------------------------------------------- */
