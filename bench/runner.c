@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-
 #include "bench/progress.h"
 #include "models/features.h"
 #include "models/learner.h"
@@ -129,12 +128,6 @@ static void pool_run(shared *sh, void (*fn)(shared *, int), int n,
 
 /* ---- pre-training ---- */
 
-/* Labels of the shared BCE pre-training, as a loss context. */
-typedef struct bce_batch {
-  loss_bce_ctx bce;
-  float label[1];
-} bce_batch;
-
 /* The encoded columns of a model's input: the click's, and for an aux
  * model with an elapsed-time input one more (features.h). */
 static int enc_width(const shared *sh, const aux_type *a)
@@ -175,8 +168,8 @@ static uint32_t shuffle_below(uint64_t *state, uint32_t bound)
   uint64_t m = (shuffle_next(state) >> 32) * (uint64_t)bound;
   uint32_t low = (uint32_t)m;
   if (low < bound) {
-    uint32_t floor = (uint32_t)(-bound) % bound;
-    while (low < floor) {
+    uint32_t threshold = (uint32_t)(-bound) % bound;
+    while (low < threshold) {
       m = (shuffle_next(state) >> 32) * (uint64_t)bound;
       low = (uint32_t)m;
     }
