@@ -85,8 +85,8 @@ void progress_finish(progress *p)
   free(p);
 }
 
-void progress_lines(progress *p, const char *const *names,
-                    const double *done, int n)
+void progress_lines(progress *p, const char *const *names, const double *done,
+                    int n)
 {
   if (!p || p->quiet || n <= 0)
     return;
@@ -119,8 +119,8 @@ void progress_lines(progress *p, const char *const *names,
   }
   double elapsed = t - p->start;
   double eta = mean > 0.01 ? elapsed * (1 - mean) / mean : 0;
-  fprintf(stderr, "\r%-10s %5.0fs elapsed  eta %5.0fs\033[K\n", "",
-          elapsed, eta);
+  fprintf(stderr, "\r%-10s %5.0fs elapsed  eta %5.0fs\033[K\n", "", elapsed,
+          eta);
   p->lines = n + 1;
   fflush(stderr);
 }

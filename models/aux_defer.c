@@ -13,8 +13,8 @@
  * over every pre-training click, as ES-DFM's dp head (aux_esdfm.c). */
 #include "models/method_internal.h"
 
-static double aux_defer_loss(void *ctx, size_t n, int heads,
-                             const float *z, float *grad)
+static double aux_defer_loss(void *ctx, size_t n, int heads, const float *z,
+                             float *grad)
 {
   const method_batch *b = ctx;
   int64_t e = (int64_t)b->cfg->defer_elapsed;

@@ -46,8 +46,8 @@ static int64_t aux_fsiw_elapsed(const method_env *env, uint32_t row,
 /* Row i's heads: obs when it converted (known by now), rn when it was
  * still negative at D; neither after D.  A conversion between D and now
  * makes a row of both (both labels 0). */
-static void fsiw_heads(const method_batch *b, size_t i, int64_t d,
-                       int *obs, int *rn)
+static void fsiw_heads(const method_batch *b, size_t i, int64_t d, int *obs,
+                       int *rn)
 {
   int64_t c = b->log->click_ts[b->ev[i].row];
   int64_t h = b->log->conv_ts[b->ev[i].row];
@@ -55,8 +55,8 @@ static void fsiw_heads(const method_batch *b, size_t i, int64_t d,
   *rn = c <= d && !replay_known(h, d);
 }
 
-static double aux_fsiw_loss(void *ctx, size_t n, int heads,
-                            const float *z, float *grad)
+static double aux_fsiw_loss(void *ctx, size_t n, int heads, const float *z,
+                            float *grad)
 {
   const method_batch *b = ctx;
   int64_t d = fsiw_deadline(b->cfg);
@@ -82,7 +82,7 @@ static double aux_fsiw_loss(void *ctx, size_t n, int heads,
       obs_sum += method_bce_logit(z[at], replay_known(h, d), inv0, &grad[at]);
     if (rn)
       rn_sum += method_bce_logit(z[at + 1], !replay_known(h, b->now), inv1,
-                        &grad[at + 1]);
+                                 &grad[at + 1]);
   }
   return inv0 * obs_sum + inv1 * rn_sum;
 }

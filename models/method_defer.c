@@ -44,8 +44,7 @@ static int defer_check(const df_config *cfg)
                  cfg_origin(cfg, "defer", "window"), w, e);
 }
 
-static int defer_events(const method_env *env, replay_event **ev,
-                        size_t *n)
+static int defer_events(const method_env *env, replay_event **ev, size_t *n)
 {
   int64_t e = (int64_t)env->cfg->defer_elapsed;
   int64_t w = (int64_t)env->cfg->defer_window;
