@@ -135,8 +135,9 @@ int64_t method_interval_last(const replay_clock *c, int64_t ts)
   return c->start + (t + 1) * c->interval - 1;
 }
 
-int method_interval_end_events(const method_env *env, replay_event **ev,
-                               size_t *n)
+int method_once_events(const method_env *env,
+                       int64_t (*when)(const method_env *env, uint32_t row),
+                       int eventual, replay_event **ev, size_t *n)
 {
   method_evbuf b;
   size_t first, last;
@@ -145,12 +146,29 @@ int method_interval_end_events(const method_env *env, replay_event **ev,
     return rc;
   for (size_t k = first; k < last; k++) {
     uint32_t row = env->clock->order[k];
-    int64_t at = method_interval_last(env->clock, env->log->click_ts[row]);
-    method_evbuf_push(&b, at, row, replay_known(env->log->conv_ts[row], at),
-                      REPLAY_FIRST);
+    int64_t at = when(env, row), h = env->log->conv_ts[row];
+    int label = eventual ? h != CLICKS_NO_CONVERSION : replay_known(h, at);
+    method_evbuf_push(&b, at, row, label, REPLAY_FIRST);
   }
   method_evbuf_finish(&b, ev, n);
   return 0;
+}
+
+int64_t method_at_click(const method_env *env, uint32_t row)
+{
+  return env->log->click_ts[row];
+}
+
+/* The last second of the interval of row's click. */
+static int64_t method_at_interval_end(const method_env *env, uint32_t row)
+{
+  return method_interval_last(env->clock, env->log->click_ts[row]);
+}
+
+int method_interval_end_events(const method_env *env, replay_event **ev,
+                               size_t *n)
+{
+  return method_once_events(env, method_at_interval_end, 0, ev, n);
 }
 
 int method_window_events(const method_env *env, double wait,

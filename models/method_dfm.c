@@ -42,19 +42,7 @@
 static int dfm_events(const method_env *env, replay_event **ev,
                       size_t *n)
 {
-  method_evbuf b;
-  size_t first, last;
-  int rc = method_evbuf_create_stream(&b, env, 1, &first, &last);
-  if (rc)
-    return rc;
-  for (size_t k = first; k < last; k++) {
-    uint32_t row = env->clock->order[k];
-    int64_t c = env->log->click_ts[row];
-    method_evbuf_push(&b, c, row, replay_known(env->log->conv_ts[row], c),
-                      REPLAY_FIRST);
-  }
-  method_evbuf_finish(&b, ev, n);
-  return 0;
+  return method_once_events(env, method_at_click, 0, ev, n);
 }
 
 /* log(lambda) and s(z2) / lambda for lambda = softplus(z2). */

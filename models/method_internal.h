@@ -49,6 +49,16 @@ void method_stream_range(const method_env *env, size_t *first,
 /* The last second of the interval holding time ts (ts in the stream). */
 int64_t method_interval_last(const replay_clock *c, int64_t ts);
 
+/* Each stream click once, at time when(env, row), labelled by the
+ * conversion known then, or with eventual by its eventual label (the
+ * oracle, which sees the future). */
+int method_once_events(const method_env *env,
+                       int64_t (*when)(const method_env *env, uint32_t row),
+                       int eventual, replay_event **ev, size_t *n);
+/* Each stream click at its click time, labelled by what is known then
+ * (DFM's data). */
+int64_t method_at_click(const method_env *env, uint32_t row);
+
 /* Each stream click at the last second of its own interval, labelled by
  * the conversion known then, never corrected: naive's and FSIW's data. */
 int method_interval_end_events(const method_env *env, replay_event **ev,

@@ -7,19 +7,7 @@
 static int oracle_events(const method_env *env, replay_event **ev,
                          size_t *n)
 {
-  method_evbuf b;
-  size_t first, last;
-  int rc = method_evbuf_create_stream(&b, env, 1, &first, &last);
-  if (rc)
-    return rc;
-  for (size_t k = first; k < last; k++) {
-    uint32_t row = env->clock->order[k];
-    method_evbuf_push(&b, env->log->click_ts[row], row,
-                      env->log->conv_ts[row] != CLICKS_NO_CONVERSION,
-                      REPLAY_FIRST);
-  }
-  method_evbuf_finish(&b, ev, n);
-  return 0;
+  return method_once_events(env, method_at_click, 1, ev, n);
 }
 
 const method_type method_oracle = {
