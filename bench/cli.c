@@ -61,6 +61,44 @@ int cli_load_config(df_config *cfg, const char *path, char *const *sets,
   return rc ? rc : cfg_validate(cfg);
 }
 
+int cli_load_run_config(df_config *cfg, const char *path, char **sets,
+                        int n_sets, const char *data, const char *methods)
+{
+  char data_src[] = "data.source=file", data_path[4200], list[1100];
+  if (data) {
+    snprintf(data_path, sizeof data_path, "data.path=%s", data);
+    sets[n_sets++] = data_src;
+    sets[n_sets++] = data_path;
+  }
+  if (methods) {
+    snprintf(list, sizeof list, "run.methods=%s", methods);
+    sets[n_sets++] = list;
+  }
+  int rc = cli_load_config(cfg, path, sets, n_sets);
+  if (methods)
+    cfg_label_origin(cfg, "run.methods", "--methods");
+  if (data) {
+    cfg_label_origin(cfg, "data.source", "--data");
+    cfg_label_origin(cfg, "data.path", "--data");
+  }
+  return rc;
+}
+
+void cli_csv_field(FILE *f, const char *t)
+{
+  if (!strpbrk(t, ",\"\n")) {
+    fputs(t, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *t; t++) {
+    if (*t == '"')
+      fputc('"', f);
+    fputc(*t, f);
+  }
+  fputc('"', f);
+}
+
 /* One directory, or nothing when it is there already. */
 static int make_one_dir(const char *dir)
 {

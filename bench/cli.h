@@ -1,5 +1,5 @@
 /* cli.h: what every dfbench command shares: option helpers, the config
- * loader, usage errors, and result files written atomically.
+ * loader, usage errors, directories and CSV fields of result files.
  *
  * Each command is `int cmd_NAME(int argc, char **argv)` returning the
  * process exit status (0, 1 runtime failure, 2 bad usage, config or
@@ -34,6 +34,13 @@ int cli_fail(int code);
  * cross-key checks.  Returns 0 or a DF_E* code with the message set. */
 int cli_load_config(df_config *cfg, const char *path, char *const *sets,
                     int n_sets);
+/* cli_load_config for run and sweep, whose --data FILE and --methods
+ * LIST are short for --set data.source=file --set data.path=FILE and
+ * --set run.methods=LIST (applied after the other --set options; sets
+ * needs room for three more entries); later messages about those keys
+ * name the option the user typed.  data and methods may be NULL. */
+int cli_load_run_config(df_config *cfg, const char *path, char **sets,
+                        int n_sets, const char *data, const char *methods);
 /* cli_load_config without the cross-key checks, for a command that uses
  * only some keys and checks those itself (generate reads no data.*):
  * every value is still checked as it is read. */
@@ -45,6 +52,10 @@ int cli_read_config(df_config *cfg, const char *path, char *const *sets,
  * error (DF_EINPUT, "X: exists and is not a directory"); any other
  * failure, such as a permission, a runtime one (DF_EIO). */
 int cli_make_dirs(const char *path);
+
+/* Write t as one CSV field: as it is, or quoted with its quotes doubled
+ * when it holds a comma, a quote or a newline (RFC 4180). */
+void cli_csv_field(FILE *f, const char *t);
 
 /* Options: a tiny parser shared by the commands.  cli_opt_value
  * matches "--name VALUE", "--name=VALUE" and, when short is given,

@@ -114,25 +114,9 @@ int cmd_run(int argc, char **argv)
   if (status >= 0)
     return status;
 
-  /* --data and --methods are short for their --set. */
-  char data_src[] = "data.source=file", data_path[4200], methods[1100];
-  if (a.data) {
-    snprintf(data_path, sizeof data_path, "data.path=%s", a.data);
-    a.sets[a.n_sets++] = data_src;
-    a.sets[a.n_sets++] = data_path;
-  }
-  if (a.methods) {
-    snprintf(methods, sizeof methods, "run.methods=%s", a.methods);
-    a.sets[a.n_sets++] = methods;
-  }
   df_config cfg;
-  int rc = cli_load_config(&cfg, a.config, a.sets, a.n_sets);
-  if (a.methods)
-    cfg_label_origin(&cfg, "run.methods", "--methods");
-  if (a.data) {
-    cfg_label_origin(&cfg, "data.source", "--data");
-    cfg_label_origin(&cfg, "data.path", "--data");
-  }
+  int rc = cli_load_run_config(&cfg, a.config, a.sets, a.n_sets, a.data,
+                               a.methods);
   const char *names[32];
   int n_names;
   if (!rc)

@@ -182,32 +182,15 @@ int cmd_sweep(int argc, char **argv)
   if (a.shard && sweep_parse_shard(a.shard, &opt.shard, &opt.shards))
     return cli_usage_error("sweep", "%s", df_errmsg());
 
-  /* --data and --methods are short for their --set. */
-  char data_src[] = "data.source=file", data_path[4200], methods[1100];
-  if (a.data) {
-    snprintf(data_path, sizeof data_path, "data.path=%s", a.data);
-    a.sets[a.n_sets++] = data_src;
-    a.sets[a.n_sets++] = data_path;
-  }
-  if (a.methods) {
-    snprintf(methods, sizeof methods, "run.methods=%s", a.methods);
-    a.sets[a.n_sets++] = methods;
-  }
-
   /* The base configuration, the grid, every method name checked. */
   int rc = DF_ENOMEM;
   df_config *cfg = malloc(sizeof *cfg);
   sweep_spec *spec = calloc(1, sizeof *spec);
   if (cfg && spec)
-    rc = cli_load_config(cfg, a.config, a.sets, a.n_sets);
+    rc = cli_load_run_config(cfg, a.config, a.sets, a.n_sets, a.data,
+                             a.methods);
   else
     df_fail(rc, "out of memory");
-  if (!rc && a.methods)
-    cfg_label_origin(cfg, "run.methods", "--methods");
-  if (!rc && a.data) {
-    cfg_label_origin(cfg, "data.source", "--data");
-    cfg_label_origin(cfg, "data.path", "--data");
-  }
   if (!rc && a.n_grids == 0 && seeds == 1)
     log_warn("no --grid and one seed: the sweep has a single cell");
   for (int i = 0; i < a.n_grids && !rc; i++)

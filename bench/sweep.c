@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/cli.h"
 #include "bench/progress.h"
 #include "bench/runner.h"
 #include "sim/clicklog.h"
@@ -419,26 +420,6 @@ static int read_all(const char *path, char **out)
   return 0;
 }
 
-/* mkdir -p; 0 or DF_EIO. */
-static int make_dirs(const char *path)
-{
-  char buf[4096];
-  if (strlen(path) >= sizeof buf)
-    return df_fail(DF_EINPUT, "%.64s...: path too long", path);
-  strcpy(buf, path);
-  for (char *p = buf + 1;; p++) {
-    if (*p && *p != '/')
-      continue;
-    char c = *p;
-    *p = '\0';
-    if (mkdir(buf, 0777) && errno != EEXIST)
-      return df_fail(DF_EIO, "%s: cannot create: %s", buf, strerror(errno));
-    if (!c)
-      return 0;
-    *p = c;
-  }
-}
-
 /* ---- sweep.ini: claim the directory or match it ---- */
 
 /* The next "section.key = value" line of an INI text at *p, or 0. */
@@ -697,7 +678,7 @@ static int cell_run(const sweep_spec *s, const df_config *base,
   int rc = sweep_cell_config(s, base, k, &cfg);
   uint64_t hash = sweep_config_hash(&cfg);
   if (!rc)
-    rc = make_dirs(cell_dir);
+    rc = cli_make_dirs(cell_dir);
   if (!rc)
     rc = cell_clean(cell_dir);
   if (rc)
@@ -722,22 +703,6 @@ static int cell_run(const sweep_spec *s, const df_config *base,
 }
 
 /* ---- sweep.csv ---- */
-
-/* A CSV field: quoted when it holds a comma, a quote or a newline. */
-static void put_field(FILE *f, const char *t)
-{
-  if (!strpbrk(t, ",\"\n")) {
-    fputs(t, f);
-    return;
-  }
-  fputc('"', f);
-  for (; *t; t++) {
-    if (*t == '"')
-      fputc('"', f);
-    fputc(*t, f);
-  }
-  fputc('"', f);
-}
 
 /* The text of a finished cell's summary.csv (the caller frees it),
  * checked to be what runner_write writes: the header, then at least one
@@ -805,7 +770,7 @@ static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
     if (comma == line)
       continue;
     for (int i = 0; i < s->n_axes; i++) {
-      put_field(f, s->axis[i].value[idx[i]]);
+      cli_csv_field(f, s->axis[i].value[idx[i]]);
       fputc(',', f);
     }
     fprintf(f, "%d,%.*s\n", seed, (int)(comma - line), line);
@@ -866,7 +831,7 @@ static int write_csv(const sweep_spec *s, const df_config *base,
 
   /* Header: the grid keys as given, seed, the summary's columns. */
   for (int i = 0; i < s->n_axes; i++) {
-    put_field(o.f, s->axis[i].key);
+    cli_csv_field(o.f, s->axis[i].key);
     fputc(',', o.f);
   }
   fprintf(o.f, "seed,%.*s\n",
@@ -1126,7 +1091,7 @@ int sweep_run(const sweep_spec *s, const df_config *base,
   if (!rc)
     rc = sweep_spec_text(s, base, &text);
   if (!rc)
-    rc = make_dirs(opt->dir);
+    rc = cli_make_dirs(opt->dir);
   if (!rc) {
     const char *hint = NULL;
     rc = spec_claim(opt->dir, text, opt->force, &hint);
@@ -1135,7 +1100,7 @@ int sweep_run(const sweep_spec *s, const df_config *base,
   }
   snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->dir);
   if (!rc)
-    rc = make_dirs(cells_dir);
+    rc = cli_make_dirs(cells_dir);
   size_t pruned = 0;
   if (!rc && opt->force)
     rc = cells_prune(s, cells_dir, &pruned);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/cli.h"
 #include "sim/config.h"
 #include "sim/log.h"
 
@@ -598,22 +599,6 @@ static void write_latex(const table_data *t, FILE *out)
   }
 }
 
-/* A CSV field, quoted when needed. */
-static void csv_field(FILE *f, const char *t)
-{
-  if (!strpbrk(t, ",\"\n")) {
-    fputs(t, f);
-    return;
-  }
-  fputc('"', f);
-  for (; *t; t++) {
-    if (*t == '"')
-      fputc('"', f);
-    fputc(*t, f);
-  }
-  fputc('"', f);
-}
-
 static void csv_num(FILE *f, double v)
 {
   char buf[64];
@@ -628,7 +613,7 @@ static void write_csv(const table_data *t, FILE *out)
 {
   static const char *const names[TABLE_METRICS] = {"auc", "pr_auc", "nll"};
   for (int k = 0; k < t->n_keys; k++) {
-    csv_field(out, t->key[k]);
+    cli_csv_field(out, t->key[k]);
     fputc(',', out);
   }
   fputs("method,seeds", out);
@@ -641,10 +626,10 @@ static void write_csv(const table_data *t, FILE *out)
     for (int i = 0; i < g->n_rows; i++) {
       const table_row *r = &g->rows[i];
       for (int k = 0; k < t->n_keys; k++) {
-        csv_field(out, g->value[k]);
+        cli_csv_field(out, g->value[k]);
         fputc(',', out);
       }
-      csv_field(out, r->method);
+      cli_csv_field(out, r->method);
       fprintf(out, ",%d", r->n);
       for (int k = 0; k < TABLE_METRICS; k++) {
         csv_num(out, r->mean[k]);
