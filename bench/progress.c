@@ -39,13 +39,21 @@ progress *progress_create(const char *label)
   return p;
 }
 
+/* The bar of share done in [0, 1]: width '#' and '.' characters and a
+ * NUL in bar[width] (bar holds width + 1 bytes). */
+static void fill_bar(char *bar, int width, double done)
+{
+  int fill = (int)(done * width);
+  fill = fill < 0 ? 0 : fill > width ? width : fill;
+  memset(bar, '#', (size_t)fill);
+  memset(bar + fill, '.', (size_t)(width - fill));
+  bar[width] = '\0';
+}
+
 static void draw_bar(const progress *p, double done, double elapsed)
 {
   char bar[31];
-  int fill = (int)(done * 30);
-  memset(bar, '#', (size_t)fill);
-  memset(bar + fill, '.', (size_t)(30 - fill));
-  bar[30] = '\0';
+  fill_bar(bar, 30, done);
   double eta = done > 0.01 ? elapsed * (1 - done) / done : 0;
   fprintf(stderr, "\r%-12s [%s] %3.0f%%  %5.0fs elapsed  eta %5.0fs ",
           p->label, bar, 100 * done, elapsed, eta);
@@ -109,11 +117,7 @@ void progress_lines(progress *p, const char *const *names, const double *done,
     fprintf(stderr, "\033[%dA", p->lines);
   for (int i = 0; i < n; i++) {
     char bar[31];
-    int fill = (int)(done[i] * 30);
-    fill = fill < 0 ? 0 : fill > 30 ? 30 : fill;
-    memset(bar, '#', (size_t)fill);
-    memset(bar + fill, '.', (size_t)(30 - fill));
-    bar[30] = '\0';
+    fill_bar(bar, 30, done[i]);
     fprintf(stderr, "\r%-10s %-10s [%s] %3.0f%%\033[K\n",
             i == 0 ? p->label : "", names[i], bar, 100 * done[i]);
   }
@@ -160,10 +164,7 @@ void progress_count(progress *p, size_t done, size_t total)
     p->last_draw = t;
     p->last_share = 0;
     char bar[17], el[32], et[32] = "?";
-    int fill = total ? (int)(16 * done / total) : 16;
-    memset(bar, '#', (size_t)fill);
-    memset(bar + fill, '.', (size_t)(16 - fill));
-    bar[16] = '\0';
+    fill_bar(bar, 16, total ? (double)done / (double)total : 1);
     human_time(elapsed, el, sizeof el);
     if (eta >= 0)
       human_time(eta, et, sizeof et);
