@@ -61,13 +61,15 @@ static const size_t metric_offsets[3] = {
     offsetof(metric_result, auc), offsetof(metric_result, pr_auc),
     offsetof(metric_result, nll)};
 
+const char runner_summary_header[] =
+    "method,auc,pr_auc,nll,r_auc,r_pr_auc,r_nll,ri_auc,ri_pr_auc,ri_nll,"
+    "test_clicks,train_events,seconds";
+
 static void write_summary(const run_report *r, FILE *f)
 {
   const run_method *van = find(r, "vanilla"), *ora = find(r, "oracle");
   const run_method *pre = find(r, "pretrain");
-  fputs("method,auc,pr_auc,nll,r_auc,r_pr_auc,r_nll,ri_auc,ri_pr_auc,"
-        "ri_nll,test_clicks,train_events,seconds\n",
-        f);
+  fprintf(f, "%s\n", runner_summary_header);
   for (int i = 0; i < r->n; i++) {
     const run_method *m = &r->m[i];
     fputs(m->name, f);

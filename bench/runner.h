@@ -58,6 +58,10 @@ int runner_run(const df_config *cfg, df_clicks *log, const run_options *opt,
                run_report *out);
 void run_report_free(run_report *r);
 
+/* summary.csv's header line (DESIGN.md), without its newline: what
+ * runner_write writes and what a sweep reads back. */
+extern const char runner_summary_header[];
+
 /* summary.csv, hourly.csv and config.ini in dir, each written whole or
  * not at all. */
 int runner_write(const run_report *r, const df_config *cfg,

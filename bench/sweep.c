@@ -28,10 +28,6 @@
 /* The largest seed the config accepts (2^53, exact in a double). */
 #define SEED_MAX 9007199254740992LL
 
-/* summary.csv's header (DESIGN.md); sweep.csv keeps all but seconds. */
-static const char summary_header[] =
-    "method,auc,pr_auc,nll,r_auc,r_pr_auc,r_nll,ri_auc,ri_pr_auc,ri_nll,"
-    "test_clicks,train_events,seconds";
 
 /* ---- the grid ---- */
 
@@ -718,11 +714,11 @@ static int cell_summary(const char *cell_dir, char **out)
     return rc;
   if (!text)
     return df_fail(DF_EINPUT, "%s: missing", path);
-  size_t hl = strlen(summary_header);
+  size_t hl = strlen(runner_summary_header);
   int want = 1;
-  for (const char *c = summary_header; *c; c++)
+  for (const char *c = runner_summary_header; *c; c++)
     want += *c == ',';
-  if (strncmp(text, summary_header, hl) || text[hl] != '\n')
+  if (strncmp(text, runner_summary_header, hl) || text[hl] != '\n')
     rc = df_fail(DF_EINPUT, "%s:1: not summary.csv's header", path);
   long lineno = 2;
   for (const char *line = text + hl + 1; !rc && *line; lineno++) {
@@ -758,7 +754,7 @@ static int csv_cell(const sweep_spec *s, const char *cell_dir, size_t k,
   int rc = cell_summary(cell_dir, &text);
   if (rc)
     return rc;
-  size_t hl = strlen(summary_header);
+  size_t hl = strlen(runner_summary_header);
   int idx[SWEEP_MAX_AXES], seed;
   sweep_coords(s, k, idx, &seed);
   for (char *line = text + hl + 1, *next; *line; line = next) {
@@ -835,7 +831,7 @@ static int write_csv(const sweep_spec *s, const df_config *base,
     fputc(',', o.f);
   }
   fprintf(o.f, "seed,%.*s\n",
-          (int)(strlen(summary_header) - strlen(",seconds")), summary_header);
+          (int)(strlen(runner_summary_header) - strlen(",seconds")), runner_summary_header);
 
   /* Every finished cell of every shard, in cell order. */
   size_t rows = 0, n = sweep_cells(s);
