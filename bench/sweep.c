@@ -831,7 +831,8 @@ static int write_csv(const sweep_spec *s, const df_config *base,
     fputc(',', o.f);
   }
   fprintf(o.f, "seed,%.*s\n",
-          (int)(strlen(runner_summary_header) - strlen(",seconds")), runner_summary_header);
+          (int)(strlen(runner_summary_header) - strlen(",seconds")),
+          runner_summary_header);
 
   /* Every finished cell of every shard, in cell order. */
   size_t rows = 0, n = sweep_cells(s);
