@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/config.h"
 #include "sim/log.h"
 
 /* Stable LSD radix sort of 32-bit keys carrying 32-bit values, 11 bits
@@ -53,11 +54,16 @@ int replay_clock_create(replay_clock *c, const df_clicks *log,
   for (size_t i = 0; i < log->n; i++)
     if (log->click_ts[i] > last)
       last = log->click_ts[i];
-  if (last < c->start)
+  if (last < c->start) {
+    char pre[32];
+    cfg_format_duration(pretrain, pre, sizeof pre);
     return df_fail(DF_EINPUT,
-                   "no click after the pre-training period (stream.pretrain "
-                   "= %.0fs, last click at %llds)",
-                   pretrain, (long long)last);
+                   "no click after the pre-training period: "
+                   "stream.pretrain is %s and the last click is at %.1fd "
+                   "(%llds); set stream.pretrain shorter than the log "
+                   "(with the config that generated it, if it did)",
+                   pre, (double)last / 86400, (long long)last);
+  }
   c->n_intervals = (size_t)((last - c->start) / c->interval + 1);
   c->end = c->start + (int64_t)c->n_intervals * c->interval;
 
